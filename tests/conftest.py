@@ -1,0 +1,74 @@
+"""Shared fixtures: a real SQLite file per test, the shipped configuration, actors by role."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tui.domain.config import Config, load_config
+from tui.domain.context import Actor, Context
+from tui.domain.database import open_database
+from tui.domain.services.contacts import ContactDraft
+from tui.domain.services.customers import CustomerDraft, create_customer
+from tui.domain.services.equipment import EquipmentDraft, add_equipment
+
+
+@pytest.fixture(scope="session")
+def config() -> Config:
+    return load_config()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "clientbook.db"
+
+
+@pytest.fixture
+def db(db_path: Path):
+    database = open_database(db_path, create=True)
+    yield database
+    database.close()
+
+
+def actor_for(config: Config, role: str, login: str | None = None) -> Actor:
+    granted = config.roles[role]
+    return Actor(login or role, role, granted.permissions, login or role)
+
+
+@pytest.fixture
+def as_role(db, config):
+    """``as_role("limited")`` -> a Context acting with that role on the test database."""
+
+    def make(role: str, login: str | None = None) -> Context:
+        return Context(db, config, actor_for(config, role, login))
+
+    return make
+
+
+@pytest.fixture
+def admin(as_role) -> Context:
+    return as_role("administrator", "boss")
+
+
+@pytest.fixture
+def make_customer(admin):
+    def make(name: str = "Acme Rental A/S", **fields) -> object:
+        fields.setdefault("billing_country", "DK")
+        return create_customer(admin, CustomerDraft(name=name, **fields), allow_duplicate=True)
+
+    return make
+
+
+@pytest.fixture
+def make_machine(admin):
+    counter = iter(range(1, 10_000))
+
+    def make(serial: str | None = None, **fields) -> object:
+        serial = serial or f"SN-{next(counter):05d}"
+        return add_equipment(admin, EquipmentDraft(serial=serial, **fields))
+
+    return make
+
+
+__all__ = ["ContactDraft", "CustomerDraft", "actor_for"]

@@ -1,0 +1,154 @@
+"""A realistic, deterministic demo dataset, created through the services like real work.
+
+The same seed gives the same customers, contacts and machines every time, so
+a demo, a screenshot and a bug report all talk about the same data.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+from tui.domain.context import Context
+from tui.domain.services.contacts import ContactDraft
+from tui.domain.services.customers import CustomerDraft, create_customer
+from tui.domain.services.documents import add_document
+from tui.domain.services.equipment import (
+    EquipmentDraft,
+    add_equipment,
+    assign_equipment,
+    unassign_equipment,
+)
+
+SEED = 20261123
+
+# country: (legal suffixes, [(city, postal code, state)], phone maker, first names, last names)
+COUNTRIES = {
+    "DK": (["A/S", "ApS", "I/S"],
+           [("København", "2100", ""), ("Aarhus", "8000", ""), ("Odense", "5000", ""),
+            ("Aalborg", "9000", ""), ("Esbjerg", "6700", ""), ("Vejle", "7100", "")],
+           lambda r: f"+45 {r.randint(20, 99)} {r.randint(10, 99)} {r.randint(10, 99)} {r.randint(10, 99)}",
+           ["Mette", "Lars", "Søren", "Anne", "Jens", "Sofie", "Mads", "Ida", "Henrik", "Line"],
+           ["Jensen", "Nielsen", "Hansen", "Pedersen", "Andersen", "Christensen", "Larsen", "Sørensen"]),
+    "FR": (["SARL", "SAS", "SA", "EURL"],
+           [("Lyon", "69003", ""), ("Nantes", "44000", ""), ("Lille", "59000", ""),
+            ("Bordeaux", "33000", ""), ("Grenoble", "38000", ""), ("Rennes", "35000", "")],
+           lambda r: f"0{r.randint(1, 5)} {r.randint(10, 99)} {r.randint(10, 99)} {r.randint(10, 99)} {r.randint(10, 99)}",
+           ["Camille", "Julien", "Chloé", "Nicolas", "Élodie", "Mathieu", "Zoë", "François", "Inès"],
+           ["Martin", "Bernard", "Dubois", "Lefèvre", "Moreau", "Girard", "Rousseau", "Fontaine"]),
+    "GB": (["Ltd", "plc", "LLP"],
+           [("London", "EC1A 1BB", ""), ("Manchester", "M1 1AE", ""), ("Leeds", "LS1 4DY", ""),
+            ("Bristol", "BS1 4DJ", ""), ("Glasgow", "G1 1XQ", "")],
+           lambda r: f"020 7946 0{r.randint(100, 999)}",
+           ["Oliver", "Amelia", "Harry", "Isla", "George", "Emily", "Jack", "Grace"],
+           ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Evans", "Walker"]),
+    "US": (["Inc.", "LLC", "Corp."],
+           [("Houston", "77002", "TX"), ("Denver", "80202", "CO"), ("Chicago", "60601", "IL"),
+            ("Sacramento", "95814", "CA"), ("Atlanta", "30303", "GA")],
+           lambda r: f"({r.choice(['713', '303', '312', '916', '404'])}) 555-01{r.randint(10, 99)}",
+           ["James", "Mary", "Robert", "Linda", "Michael", "Patricia", "David", "Jennifer"],
+           ["Johnson", "Miller", "Davis", "Garcia", "Rodriguez", "Martinez", "Anderson"]),
+    "CA": (["Inc.", "Ltd", "Ltée"],
+           [("Montréal", "H2Y 1C6", "QC"), ("Toronto", "M5H 2N2", "ON"),
+            ("Calgary", "T2P 1J9", "AB"), ("Vancouver", "V6B 1A1", "BC")],
+           lambda r: f"({r.choice(['514', '416', '403', '604'])}) 555-01{r.randint(10, 99)}",
+           ["Émilie", "Olivier", "Noah", "Léa", "William", "Charlotte", "Gabriel"],
+           ["Tremblay", "Gagnon", "Roy", "Côté", "Bouchard", "Smith", "Wilson"]),
+    "DE": (["GmbH", "AG", "KG"],
+           [("Hamburg", "20095", ""), ("München", "80331", ""), ("Köln", "50667", ""),
+            ("Berlin", "10115", "")],
+           lambda r: f"030 {r.randint(1000000, 9999999)}",
+           ["Lukas", "Anna", "Jonas", "Lena", "Felix", "Marie", "Paul"],
+           ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Becker"]),
+}
+CURRENCY = {"DK": "DKK", "FR": "EUR", "GB": "GBP", "US": "USD", "CA": "CAD", "DE": "EUR"}
+LANGUAGE = {"DK": "da", "FR": "fr", "GB": "en", "US": "en", "CA": "fr", "DE": "en"}
+FIRST_WORDS = ["Nordic", "Atlas", "Granit", "Fjord", "Alpine", "Vestas", "Øresund", "Bâtir",
+               "Horizon", "Keystone", "Boréal", "Ironside", "Summit", "Delta", "Kraftwerk",
+               "Littoral", "Meridian", "Pioneer", "Rivage", "Sterling", "Tundra", "Valmont"]
+TRADES = ["Construction", "Rental", "Maskinudlejning", "Location", "Équipements", "Byg & Anlæg",
+          "Earthworks", "Demolition", "Lifting", "Bau", "Travaux Publics", "Civil Works",
+          "Plant Hire", "Entreprise", "Infrastructure", "Scaffolding"]
+STREETS = ["Industrivej", "Rue de la Gare", "High Street", "Main Street", "Havnegade",
+           "Avenue Jean Jaurès", "Station Road", "Hauptstraße", "Boulevard Saint-Laurent"]
+JOBS = ["Site manager", "Chef de chantier", "Purchasing manager", "Fleet manager", "Indkøber",
+        "Accountant", "Comptable", "Project engineer", "Owner", "Driftsleder"]
+MACHINES = [("Caterpillar", "320", "Excavator"), ("JCB", "3CX", "Backhoe loader"),
+            ("Volvo", "EC220E", "Excavator"), ("Komatsu", "PC210", "Excavator"),
+            ("Bobcat", "S70", "Skid steer"), ("Liebherr", "LTM 1050", "Mobile crane"),
+            ("Genie", "GS-1930", "Scissor lift"), ("JLG", "450AJ", "Boom lift"),
+            ("Atlas Copco", "XAS 88", "Compressor"), ("Wacker Neuson", "DW60", "Dumper"),
+            ("Manitou", "MT 1440", "Telehandler"), ("Hilti", "TE 70", "Breaker")]
+
+
+def _slug(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isascii() and ch.isalnum())[:16] or "firm"
+
+
+def _customer(rng: random.Random, index: int, config_segments: list[str]) -> CustomerDraft:
+    country = rng.choice(list(COUNTRIES))
+    suffixes, cities, phone, firsts, lasts = COUNTRIES[country]
+    city, postal, state = rng.choice(cities)
+    name = f"{rng.choice(FIRST_WORDS)} {rng.choice(TRADES)} {rng.choice(suffixes)}"
+    if index >= len(FIRST_WORDS) * 4:  # keep names distinct in larger demos
+        name = f"{name.rsplit(' ', 1)[0]} {city} {rng.choice(suffixes)}"
+    domain = f"{_slug(name.split()[0])}{index}.example"
+    contacts = []
+    for _n in range(rng.choice([1, 1, 2, 2, 3, 4])):
+        first, last = rng.choice(firsts), rng.choice(lasts)
+        roles = tuple(r for r in ("submission", "billing", "execution", "notify")
+                      if rng.random() < 0.4)
+        contacts.append(ContactDraft(
+            name=f"{first} {last}", email=f"{_slug(first)}.{_slug(last)}@{domain}",
+            phone=phone(rng), job_title=rng.choice(JOBS), roles=roles))
+    return CustomerDraft(
+        name=name, phone=phone(rng), email=f"contact@{domain}", website=f"www.{domain}",
+        billing_street=f"{rng.randint(1, 180)} {rng.choice(STREETS)}",
+        billing_postal_code=postal, billing_city=city, billing_country=country,
+        billing_state=state, segment=rng.choice(config_segments), currency=CURRENCY[country],
+        language=LANGUAGE[country], groups=tuple(rng.sample(["Key accounts", "North", "South",
+                                                             "Tenders 2026"], rng.randint(0, 2))),
+        contacts=tuple(contacts),
+    )
+
+
+def populate(ctx: Context, customers: int = 300, seed: int = SEED) -> dict[str, int]:
+    """Fill an empty database; returns how many of each thing it made."""
+    rng = random.Random(seed)
+    segments = list(ctx.config.segments)
+    counts = {"customers": 0, "contacts": 0, "machines": 0, "documents": 0}
+    with ctx.db.atomic(), tempfile.TemporaryDirectory() as scratch:
+        customer_ids = []
+        for index in range(customers):
+            draft = _customer(rng, index, segments)
+            customer_ids.append(create_customer(ctx, draft, allow_duplicate=True).id)
+            counts["customers"] += 1
+            counts["contacts"] += len(draft.contacts)
+        machine_ids = []
+        for index in range(customers * 3 // 2):
+            make, model, kind = rng.choice(MACHINES)
+            machine = add_equipment(ctx, EquipmentDraft(
+                serial=f"{make[:3].upper()}-{100000 + index * 37}", name=f"{kind} {index + 1}",
+                make=make, model=model, type=kind, year=rng.randint(2008, 2026)))
+            machine_ids.append(machine.id)
+        counts["machines"] = len(machine_ids)
+        for machine_id in machine_ids:
+            if rng.random() < 0.15:  # some history: held before by someone else
+                assign_equipment(ctx, rng.choice(customer_ids), [machine_id])
+                unassign_equipment(ctx, [machine_id])
+            if rng.random() < 0.6:
+                assign_equipment(ctx, rng.choice(customer_ids), [machine_id])
+        kinds = list(ctx.config.document_kinds)
+        today = date.today()
+        for customer_id in customer_ids:
+            for number in range(rng.choice([0, 0, 1, 2])):
+                kind = rng.choice(kinds)
+                source = Path(scratch) / f"{kind}-{customer_id}-{number}.txt"
+                source.write_text(f"{kind} {customer_id}/{number}\n", encoding="utf-8")
+                reminder = today + timedelta(days=rng.randint(-30, 365)) if rng.random() < 0.5 else None
+                add_document(ctx, customer_id, f"{kind.capitalize()} {today.year}-{number + 1}",
+                             kind, source, reminder)
+                counts["documents"] += 1
+    return counts

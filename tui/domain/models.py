@@ -1,0 +1,176 @@
+"""Peewee models, declared unbound: ``database.open_database`` binds them.
+
+The schema itself is created by the numbered migrations next door; a test
+checks that these classes and the migrated tables agree column for column.
+Timestamps are naive UTC.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from peewee import (
+    BooleanField,
+    CharField,
+    CompositeKey,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class JSONField(TextField):
+    """JSON text: lists of keys (contact roles, notice types) and audit snapshots."""
+
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        legacy_table_names = False
+
+
+class User(BaseModel):
+    login = CharField(unique=True)
+    display_name = CharField(default="")
+    role = CharField()
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "app_user"
+
+
+class Customer(BaseModel):
+    name = CharField()
+    phone = CharField(default="")  # E.164
+    email = CharField(default="")
+    website = CharField(default="")
+    billing_street = CharField(default="")
+    billing_postal_code = CharField(default="")
+    billing_city = CharField(default="")
+    billing_country = CharField(null=True)  # ISO 3166-1 alpha-2
+    billing_state = CharField(default="")  # ISO 3166-2 for US/CA, free region elsewhere
+    shipping_same_as_billing = BooleanField(default=True)
+    shipping_street = CharField(default="")
+    shipping_postal_code = CharField(default="")
+    shipping_city = CharField(default="")
+    shipping_country = CharField(null=True)
+    shipping_state = CharField(default="")
+    segment = CharField()
+    currency = CharField()  # ISO 4217
+    language = CharField()  # ISO 639-1
+    notify_event_types = JSONField(default=list)  # event types its contacts may hear about
+    notes = TextField(default="")
+    # Normalised keys for duplicate detection and search, kept by the service.
+    name_key = CharField(index=True)
+    email_key = CharField(default="", index=True)
+    website_key = CharField(default="", index=True)
+    search_digits = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+    created_by = CharField(default="")
+    updated_at = DateTimeField(default=utcnow)
+    updated_by = CharField(default="")
+    version = IntegerField(default=1)
+
+
+class CustomerGroup(BaseModel):
+    name = CharField(unique=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class GroupMembership(BaseModel):
+    customer = ForeignKeyField(Customer, backref="memberships", on_delete="CASCADE")
+    group = ForeignKeyField(CustomerGroup, backref="memberships", on_delete="CASCADE")
+
+    class Meta:
+        primary_key = CompositeKey("customer", "group")
+
+
+class Contact(BaseModel):
+    customer = ForeignKeyField(Customer, backref="contacts", on_delete="CASCADE")
+    name = CharField()
+    email = CharField(default="")
+    phone = CharField(default="")
+    job_title = CharField(default="")
+    roles = JSONField(default=list)  # contact-role keys from the YAML
+    search_digits = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    version = IntegerField(default=1)
+
+
+class Equipment(BaseModel):
+    serial = CharField(unique=True)
+    name = CharField(default="")
+    make = CharField(default="")
+    model = CharField(default="")
+    type = CharField(default="")
+    year = IntegerField(null=True)
+    retired_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    version = IntegerField(default=1)
+
+
+class Assignment(BaseModel):
+    """Who held which machine when. Rows are closed, never deleted."""
+
+    equipment = ForeignKeyField(Equipment, backref="assignments", on_delete="RESTRICT")
+    # A plain id, not a foreign key: history outlives a deleted customer and still
+    # answers "what did customer 42 hold"; the name copy keeps it readable.
+    customer_id = IntegerField(index=True)
+    customer_name = CharField()
+    assigned_at = DateTimeField(default=utcnow)
+    assigned_by = CharField()
+    unassigned_at = DateTimeField(null=True)
+    unassigned_by = CharField(null=True)
+
+
+class AdminDocument(BaseModel):
+    customer = ForeignKeyField(Customer, backref="documents", on_delete="CASCADE")
+    title = CharField()
+    kind = CharField()
+    file_sha256 = CharField(null=True)
+    file_name = CharField(default="")
+    file_size = IntegerField(default=0)
+    reminder_on = DateField(null=True)
+    uploaded_at = DateTimeField(default=utcnow)
+    uploaded_by = CharField()
+    version = IntegerField(default=1)
+
+
+class AuditEvent(BaseModel):
+    at = DateTimeField(default=utcnow, index=True)
+    login = CharField(index=True)
+    action = CharField()  # create / update / delete / assign / unassign / ...
+    entity = CharField()
+    entity_id = IntegerField(null=True)
+    customer_id = IntegerField(null=True, index=True)  # for "everything about this customer"
+    before = JSONField(null=True)
+    after = JSONField(null=True)
+
+
+ALL_MODELS: list[type[BaseModel]] = [
+    User,
+    Customer,
+    CustomerGroup,
+    GroupMembership,
+    Contact,
+    Equipment,
+    Assignment,
+    AdminDocument,
+    AuditEvent,
+]

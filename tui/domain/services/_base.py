@@ -1,0 +1,63 @@
+"""What every service shares: the write transaction, snapshots and the audit record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+
+from tui.domain.context import Context
+from tui.domain.models import AuditEvent, BaseModel
+from tui.domain.permissions import require
+
+# Derived columns: rebuilt from the others, so not worth a place in the audit trail.
+NOT_AUDITED = {"name_key", "email_key", "website_key", "search_digits"}
+
+
+@contextmanager
+def write(ctx: Context, permission: str) -> Iterator[None]:
+    """Check the permission, then run the block in one transaction (write lock taken at BEGIN)."""
+    require(ctx.actor, permission)
+    # Models are bound to one database per process; a context for another is a bug.
+    assert AuditEvent._meta.database is ctx.db, "context database is not the bound one"
+    with ctx.db.atomic():
+        yield
+
+
+def snapshot(instance: BaseModel) -> dict:
+    """A JSON-safe copy of a row, as the audit trail keeps it."""
+    data = {}
+    for name, field in instance._meta.fields.items():
+        if name in NOT_AUDITED:
+            continue
+        value = getattr(instance, field.column_name)  # a foreign key gives its raw id
+        if isinstance(value, (datetime, date)):
+            value = value.isoformat()
+        data[field.column_name] = value
+    return data
+
+
+def audit(
+    ctx: Context,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+    customer_id: int | None = None,
+) -> AuditEvent:
+    return AuditEvent.create(
+        login=ctx.actor.login,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        customer_id=customer_id,
+        before=before,
+        after=after,
+    )
+
+
+def changed_fields(before: dict, after: dict) -> dict:
+    """Only what differs, so an update's audit row says what changed."""
+    return {key: after[key] for key in after if before.get(key) != after[key]}

@@ -1,0 +1,160 @@
+"""Admin documents of a customer: contracts, insurance papers, with optional reminders.
+
+Files are stored content-addressed (by SHA-256) in a folder beside the
+database, so the same file uploaded twice is stored once, and a deleted
+document's file stays for the audit trail to restore.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from tui.domain.context import Context
+from tui.domain.errors import Conflict, NotFound
+from tui.domain.models import AdminDocument, Customer
+from tui.domain.permissions import require
+from tui.domain.services._base import audit, changed_fields, snapshot, write
+from tui.domain.validation import LIMITS, Errors, FieldError, clean_text
+from tui.i18n import _
+
+MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+def _kind(ctx: Context, kind: str) -> str:
+    if kind not in ctx.config.document_kinds:
+        raise FieldError(_("Unknown document kind {kind}; choose from {known}.").format(
+            kind=kind, known=", ".join(ctx.config.document_kinds)))
+    return kind
+
+
+def _reminder(value: date | str | None) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise FieldError(_("Not a date (YYYY-MM-DD): {value}").format(value=value)) from None
+
+
+def _source(path: str | os.PathLike) -> Path:
+    source = Path(path).expanduser()
+    if not source.is_file():
+        raise FieldError(_("No file at {path}.").format(path=source))
+    if source.stat().st_size > MAX_FILE_BYTES:
+        raise FieldError(_("{path} is larger than {limit} MB.").format(
+            path=source, limit=MAX_FILE_BYTES // (1024 * 1024)))
+    return source
+
+
+def blob_path(ctx: Context, sha256: str) -> Path:
+    return ctx.db.files_dir / sha256[:2] / sha256
+
+
+def store_file(ctx: Context, source: Path) -> tuple[str, int]:
+    """Copy ``source`` into the store under its SHA-256; return (digest, size)."""
+    digest = hashlib.sha256()
+    store = ctx.db.files_dir
+    store.mkdir(parents=True, exist_ok=True)
+    with source.open("rb") as reader, tempfile.NamedTemporaryFile(dir=store, delete=False) as tmp:
+        for chunk in iter(lambda: reader.read(1 << 20), b""):
+            digest.update(chunk)
+            tmp.write(chunk)
+        tmp.flush()
+        os.fsync(tmp.fileno())
+    target = blob_path(ctx, digest.hexdigest())
+    target.parent.mkdir(exist_ok=True)
+    if target.exists():
+        os.unlink(tmp.name)
+    else:
+        shutil.move(tmp.name, target)
+    return digest.hexdigest(), target.stat().st_size
+
+
+def add_document(ctx: Context, customer_id: int, title: str, kind: str,
+                 file: str | os.PathLike | None = None,
+                 reminder_on: date | str | None = None) -> AdminDocument:
+    with write(ctx, "document.edit"):
+        if not Customer.select().where(Customer.id == customer_id).exists():
+            raise NotFound(_("customer"), customer_id)
+        errors = Errors()
+        values = {
+            "title": errors.check("title", clean_text, title, limit=LIMITS["title"], required=True),
+            "kind": errors.check("kind", _kind, ctx, kind),
+            "reminder_on": errors.check("reminder_on", _reminder, reminder_on),
+        }
+        source = errors.check("file", _source, file) if file is not None else None
+        errors.raise_if_any()
+        if source is not None:
+            values["file_sha256"], values["file_size"] = store_file(ctx, source)
+            values["file_name"] = source.name
+        document = AdminDocument.create(customer=customer_id, uploaded_by=ctx.actor.login,
+                                        **values)
+        audit(ctx, "create", "document", document.id, after=snapshot(document),
+              customer_id=customer_id)
+        return document
+
+
+def _document(document_id: int) -> AdminDocument:
+    document = AdminDocument.get_or_none(AdminDocument.id == document_id)
+    if document is None:
+        raise NotFound(_("document"), document_id)
+    return document
+
+
+def update_document(ctx: Context, document_id: int, expected_version: int, *, title: str,
+                    kind: str, reminder_on: date | str | None) -> AdminDocument:
+    with write(ctx, "document.edit"):
+        document = _document(document_id)
+        errors = Errors()
+        values = {
+            "title": errors.check("title", clean_text, title, limit=LIMITS["title"], required=True),
+            "kind": errors.check("kind", _kind, ctx, kind),
+            "reminder_on": errors.check("reminder_on", _reminder, reminder_on),
+        }
+        errors.raise_if_any()
+        before = snapshot(document)
+        updated = (AdminDocument.update(**values, version=AdminDocument.version + 1)
+                   .where(AdminDocument.id == document_id,
+                          AdminDocument.version == expected_version).execute())
+        if not updated:
+            raise Conflict(_("document"), document_id, before)
+        document = _document(document_id)
+        audit(ctx, "update", "document", document_id, before=before,
+              after=changed_fields(before, snapshot(document)), customer_id=document.customer_id)
+        return document
+
+
+def delete_document(ctx: Context, document_id: int) -> None:
+    with write(ctx, "document.edit"):
+        document = _document(document_id)
+        audit(ctx, "delete", "document", document_id, before=snapshot(document),
+              customer_id=document.customer_id)
+        document.delete_instance()
+
+
+def list_documents(ctx: Context, customer_id: int) -> list[AdminDocument]:
+    require(ctx.actor, "document.view")
+    return list(AdminDocument.select().where(AdminDocument.customer == customer_id)
+                .order_by(AdminDocument.title, AdminDocument.id))
+
+
+def document_file(ctx: Context, document_id: int) -> Path | None:
+    """Where the stored file of a document is, to open or copy it."""
+    require(ctx.actor, "document.view")
+    document = _document(document_id)
+    return blob_path(ctx, document.file_sha256) if document.file_sha256 else None
+
+
+def due_reminders(ctx: Context, today: date) -> list[AdminDocument]:
+    """Documents whose reminder date has come (D2)."""
+    require(ctx.actor, "document.view")
+    return list(AdminDocument.select(AdminDocument, Customer).join(Customer)
+                .where(AdminDocument.reminder_on <= today)
+                .order_by(AdminDocument.reminder_on, AdminDocument.id))
