@@ -72,3 +72,14 @@ def make_machine(admin):
 
 
 __all__ = ["ContactDraft", "CustomerDraft", "actor_for"]
+
+
+@pytest.fixture
+def app_for(db, config):
+    """``app_for("limited")`` -> a ClientbookApp acting with that role on the test database."""
+    from tui.app import ClientbookApp
+
+    def make(role: str = "administrator", login: str | None = None) -> ClientbookApp:
+        return ClientbookApp(Context(db, config, actor_for(config, role, login or role)))
+
+    return make

@@ -143,9 +143,15 @@ def open_context(config, path: Path, *, create: bool = False):
 
 
 def open_app(ctx) -> int:
-    print(_("The terminal interface is not built yet. Meanwhile: `clientbook customers list`, "
-            "`clientbook users list`; see `clientbook --help`."), file=sys.stderr)
-    return EXIT_ERROR
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print(_("clientbook: the app needs a terminal; for scripts use the commands "
+                "(see `clientbook --help`)."), file=sys.stderr)
+        return EXIT_ERROR
+    from tui.app import ClientbookApp
+
+    app = ClientbookApp(ctx)
+    app.run()
+    return EXIT_OK if not app.return_code else EXIT_ERROR
 
 
 def command_init(config, path: Path, is_default: bool) -> int:

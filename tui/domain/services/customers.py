@@ -201,6 +201,11 @@ def group_names(customer_id: int) -> list[str]:
     return [g.name for g in query]
 
 
+def list_groups(ctx: Context) -> list[str]:
+    require(ctx.actor, "customer.view")
+    return [g.name for g in CustomerGroup.select().order_by(CustomerGroup.name)]
+
+
 def _set_groups(ctx: Context, customer: Customer, names: list[str]) -> None:
     existing = {g.name.casefold(): g for g in CustomerGroup.select()}
     groups = []

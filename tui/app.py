@@ -1,0 +1,65 @@
+"""The Textual application: holds the acting user's context and routes between screens."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.binding import Binding
+
+from tui.domain.context import Context
+from tui.i18n import _
+
+
+class ClientbookApp(App[None]):
+    """Clientbook in the terminal. Receives a ready Context so tests can pass a temporary one."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Clientbook"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("ctrl+n", "new_customer", _("New customer"), id="new_customer", priority=True),
+        Binding("f1", "help", _("Help"), id="help"),
+        Binding("question_mark", "help", _("Help"), id="help_question", show=False),
+        Binding("ctrl+q", "quit", _("Quit"), id="quit", priority=True),
+    ]
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__()
+        self.ctx = ctx
+        from tui.commands import ClientbookCommands
+
+        self.COMMANDS = App.COMMANDS | {ClientbookCommands}
+
+    @property
+    def role_label(self) -> str:
+        role = self.ctx.config.roles.get(self.ctx.actor.role)
+        return role.label if role else self.ctx.actor.role
+
+    def on_mount(self) -> None:
+        from tui.screens.customer_list import CustomerListScreen
+
+        self.sub_title = _("{db} · {login} ({role})").format(
+            db=self.ctx.db.path.name, login=self.ctx.actor.login, role=self.role_label)
+        self.push_screen(CustomerListScreen())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "new_customer":
+            return self.ctx.actor.can("customer.create")
+        return True
+
+    def action_new_customer(self) -> None:
+        from tui.screens.new_customer import NewCustomerScreen
+
+        if not isinstance(self.screen, NewCustomerScreen):
+            self.push_screen(NewCustomerScreen())
+
+    def action_open_customer(self, customer_id: int) -> None:
+        from tui.screens.customer import CustomerScreen
+
+        self.push_screen(CustomerScreen(customer_id))
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())

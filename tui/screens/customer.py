@@ -1,0 +1,73 @@
+"""One customer: tabs Details, Contacts, Equipment and Admin Documents.
+
+Each tab is a pane widget in ``customer_panes/`` with its own bindings, so the
+footer shows the keys of the tab you are in.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from tui.domain.errors import NotFound
+from tui.domain.services.customers import get_customer
+from tui.i18n import _
+from tui.messages import CustomersChanged
+from tui.screens.customer_panes.contacts import ContactsPane
+from tui.screens.customer_panes.details import DetailsPane
+from tui.screens.customer_panes.documents import DocumentsPane
+from tui.screens.customer_panes.equipment import EquipmentPane
+
+
+class CustomerScreen(Screen):
+    CSS_PATH = "customer.tcss"
+
+    BINDINGS = [
+        Binding("escape", "back", _("Back"), id="customer.back"),
+        Binding("1", "show_tab('details')", _("Details"), id="customer.tab_details", show=False),
+        Binding("2", "show_tab('contacts')", _("Contacts"), id="customer.tab_contacts",
+                show=False),
+        Binding("3", "show_tab('equipment')", _("Equipment"), id="customer.tab_equipment",
+                show=False),
+        Binding("4", "show_tab('documents')", _("Documents"), id="customer.tab_documents",
+                show=False),
+    ]
+
+    def __init__(self, customer_id: int) -> None:
+        super().__init__()
+        self.customer_id = customer_id
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(initial="details"):
+            with TabPane(_("Details"), id="details"):
+                yield DetailsPane(self.customer_id)
+            with TabPane(_("Contacts"), id="contacts"):
+                yield ContactsPane(self.customer_id)
+            with TabPane(_("Equipment"), id="equipment"):
+                yield EquipmentPane(self.customer_id)
+            with TabPane(_("Admin Documents"), id="documents"):
+                yield DocumentsPane(self.customer_id)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_title()
+
+    def refresh_title(self) -> None:
+        try:
+            customer = get_customer(self.app.ctx, self.customer_id)
+        except NotFound:
+            return
+        self.title = customer.name  # the Header shows it; names are plain text there
+
+    def on_customers_changed(self, message: CustomersChanged) -> None:
+        self.refresh_title()
+        # the list screen below refreshes when it is shown again
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab

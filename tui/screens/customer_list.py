@@ -1,0 +1,217 @@
+"""The first screen: every customer, searched as you type, a page at a time.
+
+The table never holds more than one page: searching, filtering, sorting and
+paging all happen in SQL, in a thread worker, so typing stays responsive at
+hundreds of thousands of customers.
+"""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.message import Message
+from textual.worker import get_current_worker
+
+from tui.domain.services.customers import list_groups
+from tui.domain.services.search import SORTS, CustomerPage, search_customers
+from tui.domain.validation import format_phone
+from tui.i18n import _
+from tui.messages import CustomersChanged
+
+PAGE_SIZE = 100
+SORT_LABELS = {"name": _("name"), "city": _("city"), "segment": _("segment"),
+               "newest": _("newest first")}
+
+
+class CustomerTable(DataTable):
+    """A page of customers that asks for the next page when the cursor runs off an edge."""
+
+    class PageRequested(Message):
+        def __init__(self, step: int) -> None:
+            super().__init__()
+            self.step = step
+
+    def action_cursor_down(self) -> None:
+        if self.row_count and self.cursor_row >= self.row_count - 1:
+            self.post_message(self.PageRequested(+1))
+        else:
+            super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if self.cursor_row <= 0:
+            self.post_message(self.PageRequested(-1))
+        else:
+            super().action_cursor_up()
+
+
+class CustomerListScreen(Screen):
+    CSS_PATH = "customer_list.tcss"
+    AUTO_FOCUS = "#search"
+
+    BINDINGS = [
+        Binding("slash", "focus_search", _("Search"), id="list.search"),
+        Binding("n", "app.new_customer", _("New"), id="list.new"),
+        Binding("s", "cycle_sort", _("Sort"), id="list.sort"),
+        Binding("ctrl+pagedown", "page(1)", _("Next page"), id="list.next_page", show=False),
+        Binding("ctrl+pageup", "page(-1)", _("Previous page"), id="list.previous_page",
+                show=False),
+        Binding("escape", "focus_table", _("To the list"), id="list.to_table", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.page_offset = 0
+        self.sort = "name"
+        self.page: CustomerPage | None = None
+        self._cursor_after_load: int | str = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="filters"):
+            yield Input(placeholder=_("Search name, address, phone, e-mail, contact, serial…"),
+                        id="search")
+            yield Select([], prompt=_("All segments"), id="segment")
+            yield Select([], prompt=_("All groups"), id="group")
+        yield CustomerTable(id="customers", cursor_type="row", zebra_stripes=True)
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        ctx = self.app.ctx
+        language = None
+        self.query_one("#segment", Select).set_options(
+            [(choice.label_for(language), key) for key, choice in ctx.config.segments.items()])
+        self._refresh_groups()
+        table = self.query_one(CustomerTable)
+        # 80 columns: widths + 2 cells of padding each + the scrollbar.
+        table.add_column(_("Name"), key="name", width=21)
+        table.add_column(_("Segment"), key="segment", width=10)
+        table.add_column(_("City"), key="city", width=11)
+        table.add_column(_("Phone"), key="phone", width=14)
+        table.add_column(_("Cont."), key="contacts", width=5)
+        table.add_column(_("Mach."), key="machines", width=5)
+        self.reload()
+
+    def _refresh_groups(self) -> None:
+        """Offer the groups as they are now, keeping the chosen one if it still exists."""
+        select = self.query_one("#group", Select)
+        names = list_groups(self.app.ctx)
+        if names == getattr(self, "_group_names", None):
+            return
+        chosen = select.value
+        self._group_names = names
+        select.set_options([(name, name) for name in names])
+        if chosen in names:
+            select.value = chosen
+
+    # -- loading ---------------------------------------------------------------------------
+    def reload(self, *, keep_cursor: bool = False) -> None:
+        table = self.query_one(CustomerTable)
+        if keep_cursor and table.row_count:
+            self._cursor_after_load = table.cursor_row
+        self.load_page(self.query_one("#search", Input).value, self._segment(), self._group(),
+                       self.sort, self.page_offset)
+
+    def _segment(self) -> str | None:
+        value = self.query_one("#segment", Select).value
+        return None if value is Select.NULL else str(value)
+
+    def _group(self) -> str | None:
+        value = self.query_one("#group", Select).value
+        return None if value is Select.NULL else str(value)
+
+    @work(thread=True, exclusive=True, group="customer-search")
+    def load_page(self, text: str, segment: str | None, group: str | None, sort: str,
+                  offset: int) -> None:
+        ctx = self.app.ctx
+        try:
+            page = search_customers(ctx, text, segment=segment, group=group, sort=sort,
+                                    limit=PAGE_SIZE, offset=offset)
+        finally:
+            ctx.db.close()  # this thread's own connection
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.show_page, page)
+
+    def show_page(self, page: CustomerPage) -> None:
+        self.page = page
+        ctx = self.app.ctx
+        segments = ctx.config.segments
+        table = self.query_one(CustomerTable)
+        table.clear()
+        for row in page.rows:
+            segment = segments[row.segment].label if row.segment in segments else row.segment
+            place = ", ".join(part for part in (row.city, row.country or "") if part)
+            table.add_row(row.name, segment, place, format_phone(row.phone, row.country),
+                          str(row.contacts), str(row.machines), key=str(row.id))
+        if page.rows:
+            wanted = self._cursor_after_load
+            index = len(page.rows) - 1 if wanted == "last" else min(int(wanted), len(page.rows) - 1)
+            table.move_cursor(row=index, animate=False)
+        self._cursor_after_load = 0
+        self.query_one("#status", Static).update(self.status_text(page))
+
+    def status_text(self, page: CustomerPage) -> str:
+        if not page.total:
+            return _("No customer matches.") if self.query_one("#search", Input).value else _(
+                "No customers yet: press Ctrl+N to add one.")
+        return _("{first}–{last} of {total} · sorted by {sort}").format(
+            first=page.offset + 1, last=page.offset + len(page.rows), total=page.total,
+            sort=SORT_LABELS[self.sort])
+
+    # -- events ----------------------------------------------------------------------------
+    @on(Input.Changed, "#search")
+    def search_changed(self) -> None:
+        self.page_offset = 0
+        self.reload()
+
+    @on(Input.Submitted, "#search")
+    def search_submitted(self) -> None:
+        self.action_focus_table()
+
+    @on(Select.Changed)
+    def filter_changed(self) -> None:
+        self.page_offset = 0
+        self.reload()
+
+    @on(DataTable.RowSelected, "#customers")
+    def open_selected(self, event: DataTable.RowSelected) -> None:
+        self.app.action_open_customer(int(event.row_key.value))
+
+    @on(CustomerTable.PageRequested)
+    def page_requested(self, event: CustomerTable.PageRequested) -> None:
+        self._cursor_after_load = 0 if event.step > 0 else "last"
+        self.action_page(event.step)
+
+    def on_customers_changed(self, message: CustomersChanged) -> None:
+        self.reload(keep_cursor=True)
+
+    def on_screen_resume(self) -> None:
+        if self.page is not None:  # back from a customer or the wizard: show what changed
+            self._refresh_groups()
+            self.reload(keep_cursor=True)
+
+    # -- actions ---------------------------------------------------------------------------
+    def action_focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_focus_table(self) -> None:
+        self.query_one(CustomerTable).focus()
+
+    def action_cycle_sort(self) -> None:
+        names = list(SORTS)
+        self.sort = names[(names.index(self.sort) + 1) % len(names)]
+        self.page_offset = 0
+        self.reload()
+
+    def action_page(self, step: int) -> None:
+        if self.page is None:
+            return
+        offset = self.page_offset + step * PAGE_SIZE
+        if offset < 0 or offset >= max(self.page.total, 1):
+            return
+        self.page_offset = offset
+        self.reload()

@@ -1,0 +1,1 @@
+"""The tabs of the customer screen, one widget per module."""

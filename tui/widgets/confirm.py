@@ -1,0 +1,74 @@
+"""A yes/no dialog for every destructive action: it says what will happen, then asks."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from tui.i18n import _
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """Dismisses with True only on an explicit confirm; Escape and Cancel give False."""
+
+    DEFAULT_CSS = """
+    ConfirmDialog {
+        align: center middle;
+    }
+    ConfirmDialog > Vertical {
+        width: 64;
+        max-width: 100%;
+        height: auto;
+        border: thick $error 60%;
+        background: $panel;
+        padding: 1 2;
+    }
+    ConfirmDialog .title {
+        text-style: bold;
+        margin-bottom: 1;
+    }
+    ConfirmDialog Horizontal {
+        height: auto;
+        align-horizontal: right;
+        margin-top: 1;
+    }
+    ConfirmDialog Button {
+        margin-left: 2;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", _("Cancel"), id="confirm.cancel"),
+        Binding("y", "confirm", _("Yes"), id="confirm.yes", show=False),
+    ]
+
+    def __init__(self, title: str, body: str, confirm_label: str, *, danger: bool = True) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+        self.confirm_label = confirm_label
+        self.danger = danger
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.title_text, classes="title", markup=False)
+            yield Static(self.body, id="confirm-body", markup=False)
+            with Horizontal():
+                yield Button(_("Cancel"), id="cancel")
+                yield Button(self.confirm_label, id="confirm",
+                             variant="error" if self.danger else "primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()  # the safe choice is the default
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm")
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
