@@ -121,3 +121,13 @@ def test_match_expression_quotes_every_term():
     assert match_expression("12-34 (56)") == '(("1234"* AND "56"*) OR "123456"*)'
     assert match_expression("8000 nordic 12") == '"8000"* AND "nordic"* AND "12"*'
     assert match_expression("@ - *") is None
+
+
+def test_counts_are_capped_for_very_broad_searches(admin, make_customer, monkeypatch):
+    monkeypatch.setattr("tui.domain.services.search.COUNT_CAP", 3)
+    for index in range(5):
+        make_customer(f"Nordic {index}")
+    page = search_customers(admin, "nordic", limit=2)
+    assert (page.total, page.exact, len(page.rows)) == (4, False, 2)
+    assert search_customers(admin, "nordic 3").exact is True
+    assert search_customers(admin, "", limit=1).total == 5  # no filter: an exact count is cheap

@@ -158,8 +158,9 @@ class CustomerListScreen(Screen):
         if not page.total:
             return _("No customer matches.") if self.query_one("#search", Input).value else _(
                 "No customers yet: press Ctrl+N to add one.")
+        total = f"{page.total:,}" if page.exact else f"{page.total - 1:,}+"
         return _("{first}–{last} of {total} · sorted by {sort}").format(
-            first=page.offset + 1, last=page.offset + len(page.rows), total=page.total,
+            first=page.offset + 1, last=page.offset + len(page.rows), total=total,
             sort=SORT_LABELS[self.sort])
 
     # -- events ----------------------------------------------------------------------------
@@ -211,7 +212,7 @@ class CustomerListScreen(Screen):
         if self.page is None:
             return
         offset = self.page_offset + step * PAGE_SIZE
-        if offset < 0 or offset >= max(self.page.total, 1):
+        if offset < 0 or offset >= max(self.page.total, 1) or (step > 0 and not self.page.rows):
             return
         self.page_offset = offset
         self.reload()

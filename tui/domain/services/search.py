@@ -31,8 +31,14 @@ class CustomerRow:
 @dataclass(frozen=True)
 class CustomerPage:
     rows: list[CustomerRow]
-    total: int
+    total: int  # exact up to COUNT_CAP; when capped, COUNT_CAP + 1 and ``exact`` is False
     offset: int
+    exact: bool = True
+
+
+# Counting 100,000 matches costs more than finding the first page of them; past
+# this many, the list says "10,000+" (the figures are in tests/benchmarks).
+COUNT_CAP = 10_000
 
 
 def _quoted(term: str) -> str:
@@ -99,8 +105,14 @@ def search_customers(ctx: Context, text: str = "", *, segment: str | None = None
     """The page of customers matching ``text`` (every word, as a prefix, in any field)."""
     require(ctx.actor, "customer.view")
     where, params = _filters(text, segment, group)
-    order = SORTS.get(sort, SORTS["name"])
     db = ctx.db
+    if where:
+        total = db.execute_sql(f"SELECT count(*) FROM (SELECT 1 FROM customer c{where} LIMIT ?)",
+                               [*params, COUNT_CAP + 1]).fetchone()[0]
+    else:
+        total = db.execute_sql("SELECT count(*) FROM customer").fetchone()[0]
+    exact = total <= COUNT_CAP or not where
+    order = SORTS.get(sort, SORTS["name"])
     rows = db.execute_sql(
         "SELECT c.id, c.name, c.segment, c.billing_city, c.billing_country, c.phone,"
         " (SELECT count(*) FROM contact k WHERE k.customer_id = c.id),"
@@ -109,5 +121,4 @@ def search_customers(ctx: Context, text: str = "", *, segment: str | None = None
         f" FROM customer c{where} ORDER BY {order} LIMIT ? OFFSET ?",
         [*params, max(0, limit), max(0, offset)],
     ).fetchall()
-    total = db.execute_sql(f"SELECT count(*) FROM customer c{where}", params).fetchone()[0]
-    return CustomerPage([CustomerRow(*row) for row in rows], total, offset)
+    return CustomerPage([CustomerRow(*row) for row in rows], total, offset, exact)
