@@ -7,7 +7,8 @@ from contextlib import contextmanager
 from datetime import date, datetime
 
 from tui.domain.context import Context
-from tui.domain.models import AuditEvent, BaseModel
+from tui.domain.errors import Conflict
+from tui.domain.models import AuditEvent, BaseModel, utcnow
 from tui.domain.permissions import require
 
 # Derived columns: rebuilt from the others, so not worth a place in the audit trail.
@@ -61,3 +62,22 @@ def audit(
 def changed_fields(before: dict, after: dict) -> dict:
     """Only what differs, so an update's audit row says what changed."""
     return {key: after[key] for key in after if before.get(key) != after[key]}
+
+
+def versioned_update(ctx: Context, model: type[BaseModel], key: int, expected_version: int,
+                     values: dict, label: str, before: dict) -> None:
+    """Write ``values`` only if the row is still at ``expected_version``; else raise Conflict.
+
+    This is the optimistic lock: a save based on a stale read never
+    overwrites what another operator saved in between.
+    """
+    stamps = {"version": model.version + 1}
+    if "updated_at" in model._meta.fields:
+        stamps["updated_at"] = utcnow()
+    if "updated_by" in model._meta.fields:
+        stamps["updated_by"] = ctx.actor.login
+    updated = (model.update(**values, **stamps)
+               .where(model.id == key, model.version == expected_version).execute())
+    if not updated:
+        current = model.get_or_none(model.id == key)
+        raise Conflict(label, key, snapshot(current) if current is not None else before)

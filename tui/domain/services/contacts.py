@@ -7,10 +7,10 @@ from dataclasses import dataclass, fields
 
 from tui.domain.config import Config
 from tui.domain.context import Context
-from tui.domain.errors import Conflict, NotFound
-from tui.domain.models import Contact, Customer, utcnow
+from tui.domain.errors import NotFound
+from tui.domain.models import Contact, Customer
 from tui.domain.permissions import require
-from tui.domain.services._base import audit, changed_fields, snapshot, write
+from tui.domain.services._base import audit, changed_fields, snapshot, versioned_update, write
 from tui.domain.validation import (
     LIMITS,
     Errors,
@@ -114,13 +114,7 @@ def update_contact(
         values = validate_contact(ctx.config, draft, contact.customer.billing_country, errors)
         errors.raise_if_any()
         before = snapshot(contact)
-        updated = (
-            Contact.update(**values, version=Contact.version + 1, updated_at=utcnow())
-            .where(Contact.id == contact_id, Contact.version == expected_version)
-            .execute()
-        )
-        if not updated:
-            raise Conflict(_("contact"), contact_id, before)
+        versioned_update(ctx, Contact, contact_id, expected_version, values, _("contact"), before)
         contact = _contact(contact_id)
         audit(ctx, "update", "contact", contact.id, before=before,
               after=changed_fields(before, snapshot(contact)), customer_id=contact.customer_id)

@@ -17,7 +17,7 @@ from tui.domain.models import (
     utcnow,
 )
 from tui.domain.permissions import require
-from tui.domain.services._base import audit, changed_fields, snapshot, write
+from tui.domain.services._base import audit, changed_fields, snapshot, versioned_update, write
 from tui.domain.services.contacts import ContactDraft, validate_contact
 from tui.domain.validation import (
     LIMITS,
@@ -262,14 +262,8 @@ def update_customer(
                 raise DuplicateWarning(duplicates)
         before = snapshot(current)
         before["groups"] = group_names(customer_id)
-        updated = (
-            Customer.update(**values, version=Customer.version + 1, updated_at=utcnow(),
-                            updated_by=ctx.actor.login)
-            .where(Customer.id == customer_id, Customer.version == expected_version)
-            .execute()
-        )
-        if not updated:  # defensive: the write lock makes this unreachable on SQLite
-            raise Conflict(_("customer"), customer_id, before)
+        versioned_update(ctx, Customer, customer_id, expected_version, values, _("customer"),
+                         before)
         customer = _get(customer_id)
         _set_groups(ctx, customer, groups)
         after = snapshot(customer)

@@ -15,10 +15,10 @@ from datetime import date
 from pathlib import Path
 
 from tui.domain.context import Context
-from tui.domain.errors import Conflict, NotFound
+from tui.domain.errors import NotFound
 from tui.domain.models import AdminDocument, Customer
 from tui.domain.permissions import require
-from tui.domain.services._base import audit, changed_fields, snapshot, write
+from tui.domain.services._base import audit, changed_fields, snapshot, versioned_update, write
 from tui.domain.validation import LIMITS, Errors, FieldError, clean_text
 from tui.i18n import _
 
@@ -120,11 +120,8 @@ def update_document(ctx: Context, document_id: int, expected_version: int, *, ti
         }
         errors.raise_if_any()
         before = snapshot(document)
-        updated = (AdminDocument.update(**values, version=AdminDocument.version + 1)
-                   .where(AdminDocument.id == document_id,
-                          AdminDocument.version == expected_version).execute())
-        if not updated:
-            raise Conflict(_("document"), document_id, before)
+        versioned_update(ctx, AdminDocument, document_id, expected_version, values,
+                         _("document"), before)
         document = _document(document_id)
         audit(ctx, "update", "document", document_id, before=before,
               after=changed_fields(before, snapshot(document)), customer_id=document.customer_id)

@@ -8,10 +8,10 @@ from dataclasses import dataclass, fields
 from peewee import IntegrityError
 
 from tui.domain.context import Context
-from tui.domain.errors import AlreadyAssigned, Conflict, NotFound, ValidationError
+from tui.domain.errors import AlreadyAssigned, NotFound, ValidationError
 from tui.domain.models import Assignment, Customer, Equipment, utcnow
 from tui.domain.permissions import require
-from tui.domain.services._base import audit, changed_fields, snapshot, write
+from tui.domain.services._base import audit, changed_fields, snapshot, versioned_update, write
 from tui.domain.validation import LIMITS, Errors, FieldError, clean_text
 from tui.i18n import _
 
@@ -86,11 +86,8 @@ def update_equipment(ctx: Context, equipment_id: int, expected_version: int,
         if clash is not None and clash.id != equipment_id:
             raise _serial_taken(values["serial"])
         before = snapshot(machine)
-        updated = (Equipment.update(**values, version=Equipment.version + 1, updated_at=utcnow())
-                   .where(Equipment.id == equipment_id, Equipment.version == expected_version)
-                   .execute())
-        if not updated:
-            raise Conflict(_("machine"), equipment_id, before)
+        versioned_update(ctx, Equipment, equipment_id, expected_version, values, _("machine"),
+                         before)
         machine = _machine(equipment_id)
         audit(ctx, "update", "equipment", equipment_id, before=before,
               after=changed_fields(before, snapshot(machine)))
@@ -168,3 +165,45 @@ def assignment_history(ctx: Context, *, customer_id: int | None = None,
     if equipment_id is not None:
         query = query.where(Assignment.equipment == equipment_id)
     return list(query.order_by(Assignment.assigned_at.desc(), Assignment.id.desc()))
+
+
+# -- read-only queries for the customer screen's Equipment tab ------------------------------
+
+@dataclass(frozen=True)
+class EquipmentPage:
+    """One page of machines: ``rows`` as shown, ``total`` matching, starting at ``offset``."""
+
+    rows: list[Equipment]
+    total: int
+    offset: int
+
+
+def search_unassigned_equipment(ctx: Context, text: str = "", *, limit: int = 50,
+                                offset: int = 0) -> EquipmentPage:
+    """Machines nobody holds and not retired, every typed word matching serial, name, make,
+    model or type (case-insensitive, literal: ``%`` and ``_`` are plain text); by serial.
+
+    Paged in SQL, so the pick dialog stays quick with a large fleet; the "is it held"
+    test uses the partial unique index on open assignments.
+    """
+    from peewee import SQL, fn
+
+    require(ctx.actor, "equipment.view")
+    held = (Assignment.select(SQL("1"))
+            .where(Assignment.equipment == Equipment.id, Assignment.unassigned_at.is_null()))
+    query = Equipment.select().where(Equipment.retired_at.is_null(), ~fn.EXISTS(held))
+    for word in (text or "").split():
+        query = query.where(Equipment.serial.contains(word) | Equipment.name.contains(word)
+                            | Equipment.make.contains(word) | Equipment.model.contains(word)
+                            | Equipment.type.contains(word))
+    total = query.count()
+    rows = list(query.order_by(Equipment.serial, Equipment.id).limit(limit).offset(offset))
+    return EquipmentPage(rows, total, offset)
+
+
+def open_assignments(ctx: Context, customer_id: int) -> list[Assignment]:
+    """What the customer holds now, with each machine (``assignment.equipment``), by serial."""
+    require(ctx.actor, "equipment.view")
+    return list(Assignment.select(Assignment, Equipment).join(Equipment)
+                .where(Assignment.customer_id == customer_id, Assignment.unassigned_at.is_null())
+                .order_by(Equipment.serial, Equipment.id))
