@@ -81,10 +81,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def database_path(args, environ) -> tuple[Path, bool]:
     """The database to use, and whether it is the default one (whose folder we may create)."""
-    chosen = args.db or environ.get("CLIENTBOOK_DB")
+    chosen = explicit_database(args, environ)
     if chosen:
-        return Path(chosen).expanduser(), False
+        return chosen, False
     return default_data_dir() / "clientbook.db", True
+
+
+def explicit_database(args, environ) -> Path | None:
+    """--db, else $CLIENTBOOK_DB; an empty --db is a mistake, never "the default one"."""
+    from tui.domain.errors import DatabaseError
+
+    if args.db is not None:
+        if not args.db.strip():
+            raise DatabaseError(_("--db was given an empty path."))
+        return Path(args.db).expanduser()
+    chosen = environ.get("CLIENTBOOK_DB", "").strip()
+    return Path(chosen).expanduser() if chosen else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -155,9 +167,11 @@ def open_app(ctx) -> int:
 
 
 def command_init(config, path: Path, is_default: bool) -> int:
-    if path.exists():
-        print(_("A database already exists at {path}.").format(path=path), file=sys.stderr)
-        return EXIT_ERROR
+    from tui.domain.database import is_absent
+    from tui.domain.errors import DatabaseError
+
+    if path.exists() and not path.is_dir() and not is_absent(path):
+        raise DatabaseError(_("A database already exists at {path}.").format(path=path))
     if is_default:
         path.parent.mkdir(parents=True, exist_ok=True)
     ctx = open_context(config, path, create=True)
@@ -170,11 +184,13 @@ def command_demo(config, args, environ) -> int:
     """Create the demo database on first use, reuse it after, then open the app on it."""
     from tui.domain.demo import populate
 
-    chosen = args.db or environ.get("CLIENTBOOK_DB")
-    path = Path(chosen).expanduser() if chosen else default_data_dir() / "demo.db"
-    if not chosen:
+    from tui.domain.database import is_absent
+
+    chosen = explicit_database(args, environ)
+    path = chosen or default_data_dir() / "demo.db"
+    if chosen is None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    fresh = not path.exists()
+    fresh = is_absent(path)
     ctx = open_context(config, path, create=fresh)
     if fresh:
         counts = populate(ctx, customers=max(1, args.customers))
@@ -248,7 +264,9 @@ def print_table(headers: list[str], rows: list[list[str]], wrap_column: int = 1)
     for row in rows:
         # Text, not markup: a name like "[bold]" or an escape sequence is shown inert.
         table.add_row(*(Text(value) for value in row))
-    Console(soft_wrap=False).print(table)
+    # Piped into grep or a file: never wrap, whatever the width of a terminal.
+    console = Console(soft_wrap=False) if sys.stdout.isatty() else Console(width=1000)
+    console.print(table)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -44,11 +44,16 @@ def schema_version(names) -> int:
     return max((int(n.split("_", 1)[0]) for n in names), default=0)
 
 
+def is_absent(path: Path) -> bool:
+    """No file, or an empty one (``touch``): either way there is no database yet."""
+    return not path.exists() or (path.is_file() and path.stat().st_size == 0)
+
+
 def check_path(path: Path, *, create: bool) -> None:
     """Turn every way a path can be wrong into one clear sentence, before SQLite sees it."""
     if path.is_dir():
         raise DatabaseError(_("{path} is a directory, not a database file.").format(path=path))
-    if path.exists():
+    if not is_absent(path):
         if not os.access(path, os.R_OK):
             raise DatabaseError(_("Cannot read {path}: permission denied.").format(path=path))
         if not os.access(path, os.W_OK):
@@ -76,7 +81,9 @@ def open_database(target: str | os.PathLike, *, create: bool = False) -> Clientb
     """Open (or with ``create``, make) the database at ``target``, migrated to the latest schema."""
     path = Path(target).expanduser().absolute()
     check_path(path, create=create)
-    is_new = not path.exists()
+    is_new = is_absent(path)
+    if not is_new:
+        inspect_existing(path)  # before any pragma: WAL would change someone else's file
     db = ClientbookDatabase(
         str(path),
         pragmas={"journal_mode": "wal", "foreign_keys": 1, "synchronous": "normal"},
@@ -87,7 +94,6 @@ def open_database(target: str | os.PathLike, *, create: bool = False) -> Clientb
     )
     try:
         db.connect()
-        _check_is_clientbook(db, path, is_new)
         _migrate(db, path)
     except peewee.OperationalError as error:
         db.close()
@@ -116,13 +122,21 @@ def describe_sqlite_error(path: Path, error: Exception) -> str:
     return _("Database error in {path}: {reason}").format(path=path, reason=text)
 
 
-def _check_is_clientbook(db: peewee.SqliteDatabase, path: Path, is_new: bool) -> None:
-    tables = set(db.get_tables())  # also proves the file is SQLite
-    if is_new or not tables or HISTORY_TABLE in tables:
-        return
-    raise DatabaseError(
-        _("{path} is an SQLite file but not a Clientbook database.").format(path=path)
-    )
+def inspect_existing(path: Path) -> None:
+    """Refuse, without changing a byte, a file that is not a Clientbook database."""
+    try:
+        probe = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {row[0] for row in probe.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError as error:
+        raise DatabaseError(_("{path} is not a Clientbook database ({reason}).").format(
+            path=path, reason=error)) from error
+    if tables and HISTORY_TABLE not in tables:
+        raise DatabaseError(
+            _("{path} is an SQLite file but not a Clientbook database.").format(path=path))
 
 
 def _migrate(db: peewee.SqliteDatabase, path: Path) -> None:
