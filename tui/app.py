@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from textual.app import App
 from textual.binding import Binding
 
@@ -26,6 +28,9 @@ class ClientbookApp(App[None]):
     def __init__(self, ctx: Context) -> None:
         super().__init__()
         self.ctx = ctx
+        # Searches and other reads that may take a moment run here, off the UI
+        # thread, on one connection that stays open (and warm) for the session.
+        self.query_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="queries")
         from tui.commands import ClientbookCommands
 
         self.COMMANDS = App.COMMANDS | {ClientbookCommands}
@@ -34,6 +39,10 @@ class ClientbookApp(App[None]):
     def role_label(self) -> str:
         role = self.ctx.config.roles.get(self.ctx.actor.role)
         return role.label if role else self.ctx.actor.role
+
+    def on_unmount(self) -> None:
+        self.query_executor.submit(self.ctx.db.close)  # that thread's own connection
+        self.query_executor.shutdown(wait=True)
 
     def on_mount(self) -> None:
         from tui.screens.customer_list import CustomerListScreen

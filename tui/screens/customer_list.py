@@ -7,6 +7,9 @@ hundreds of thousands of customers.
 
 from __future__ import annotations
 
+import asyncio
+from functools import partial
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,7 +17,6 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 from textual.message import Message
-from textual.worker import get_current_worker
 
 from tui.domain.services.customers import list_groups
 from tui.domain.services.search import SORTS, CustomerPage, search_customers
@@ -68,6 +70,7 @@ class CustomerListScreen(Screen):
         self.sort = "name"
         self.page: CustomerPage | None = None
         self._cursor_after_load: int | str = 0
+        self._request = 0  # the newest search asked for; older ones are skipped
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -124,17 +127,24 @@ class CustomerListScreen(Screen):
         value = self.query_one("#group", Select).value
         return None if value is Select.NULL else str(value)
 
-    @work(thread=True, exclusive=True, group="customer-search")
-    def load_page(self, text: str, segment: str | None, group: str | None, sort: str,
-                  offset: int) -> None:
-        ctx = self.app.ctx
-        try:
-            page = search_customers(ctx, text, segment=segment, group=group, sort=sort,
-                                    limit=PAGE_SIZE, offset=offset)
-        finally:
-            ctx.db.close()  # this thread's own connection
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.show_page, page)
+    @work(exclusive=True, group="customer-search")
+    async def load_page(self, text: str, segment: str | None, group: str | None, sort: str,
+                        offset: int) -> None:
+        # One long-lived search thread: its SQLite connection keeps a warm page
+        # cache, which a fresh thread per keystroke would throw away each time.
+        self._request += 1
+        request = self._request
+        search = partial(search_customers, self.app.ctx, text, segment=segment, group=group,
+                         sort=sort, limit=PAGE_SIZE, offset=offset)
+
+        def run_if_still_wanted() -> CustomerPage | None:
+            # Typing fast queues a search per key; only the newest is worth running.
+            return search() if request == self._request else None
+
+        page = await asyncio.get_running_loop().run_in_executor(self.app.query_executor,
+                                                                run_if_still_wanted)
+        if page is not None and request == self._request:
+            self.show_page(page)
 
     def show_page(self, page: CustomerPage) -> None:
         self.page = page
