@@ -22,7 +22,11 @@ from tui.screens.customer_panes.equipment import EquipmentPane
 
 
 class CustomerScreen(Screen):
-    CSS_PATH = "customer.tcss"
+    CSS_PATH = [
+        "customer.tcss",
+        "customer_panes/equipment.tcss",
+        "customer_panes/documents.tcss",
+    ]
 
     BINDINGS = [
         Binding("escape", "back", _("Back"), id="customer.back"),
