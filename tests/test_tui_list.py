@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from textual.widgets import DataTable, Input, Select
 
@@ -17,7 +19,7 @@ async def settle(pilot) -> None:
 
 def shown_names(app) -> list[str]:
     table = app.screen.query_one("#customers", DataTable)
-    return [table.get_row_at(i)[0] for i in range(table.row_count)]
+    return [table.get_row_at(i)[0].plain for i in range(table.row_count)]
 
 
 @pytest.fixture
@@ -114,3 +116,32 @@ async def test_read_only_role_is_not_offered_new_customer(app_for, three):
         await pilot.pause()
         assert isinstance(app.screen, CustomerListScreen)
         assert "limited" in app.sub_title.lower()
+
+
+async def test_names_are_shown_literally_never_as_markup(app_for, make_customer):
+    make_customer("[bold]Bold[/bold] & [/x] Co")
+    app = app_for()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        cell = app.screen.query_one("#customers", DataTable).get_row_at(0)[0]
+        assert cell.plain == "[bold]Bold[/bold] & [/x] Co"
+
+
+async def test_help_lists_the_keys_of_where_you_are(app_for, three):
+    from tui.screens.help import HelpScreen
+
+    app = app_for()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("escape", "f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        from rich.console import Console
+
+        console = Console(width=80, record=True, file=io.StringIO())
+        console.print(app.screen.key_table())
+        text = console.export_text()
+        for description in ("Sort", "Search", "New customer"):
+            assert description in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, CustomerListScreen)

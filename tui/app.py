@@ -51,15 +51,21 @@ class ClientbookApp(App[None]):
             db=self.ctx.db.path.name, login=self.ctx.actor.login, role=self.role_label)
         self.push_screen(CustomerListScreen())
 
+    def _wizard_open(self) -> bool:
+        """A dialog may sit on top of the wizard: look through the whole stack."""
+        from tui.screens.new_customer import NewCustomerScreen
+
+        return any(isinstance(screen, NewCustomerScreen) for screen in self.screen_stack)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "new_customer":
-            return self.ctx.actor.can("customer.create")
+            return self.ctx.actor.can("customer.create") and not self._wizard_open()
         return True
 
     def action_new_customer(self) -> None:
         from tui.screens.new_customer import NewCustomerScreen
 
-        if not isinstance(self.screen, NewCustomerScreen):
+        if not self._wizard_open():
             self.push_screen(NewCustomerScreen())
 
     def action_open_customer(self, customer_id: int) -> None:

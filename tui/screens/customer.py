@@ -24,6 +24,8 @@ from tui.screens.customer_panes.equipment import EquipmentPane
 class CustomerScreen(Screen):
     CSS_PATH = [
         "customer.tcss",
+        "customer_panes/details.tcss",
+        "customer_panes/contacts.tcss",
         "customer_panes/equipment.tcss",
         "customer_panes/documents.tcss",
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from functools import partial
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -155,8 +156,10 @@ class CustomerListScreen(Screen):
         for row in page.rows:
             segment = segments[row.segment].label if row.segment in segments else row.segment
             place = ", ".join(part for part in (row.city, row.country or "") if part)
-            table.add_row(row.name, segment, place, format_phone(row.phone, row.country),
-                          str(row.contacts), str(row.machines), key=str(row.id))
+            # Text, not str: a DataTable reads strings as markup, and names are user data.
+            cells = (row.name, segment, place, format_phone(row.phone, row.country),
+                     str(row.contacts), str(row.machines))
+            table.add_row(*(Text(cell) for cell in cells), key=str(row.id))
         if page.rows:
             wanted = self._cursor_after_load
             index = len(page.rows) - 1 if wanted == "last" else min(int(wanted), len(page.rows) - 1)

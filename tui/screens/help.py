@@ -24,19 +24,20 @@ class HelpScreen(ModalScreen[None]):
                          classes="hint")
 
     def key_table(self) -> Table:
-        underneath = self.app.screen_stack[-1] if self.app.screen_stack else None
+        """The bindings active where the user was: the focused widget's, its screen's, the app's."""
+        underneath = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
         table = Table(title=_("Keys"), box=None, expand=True, show_header=False)
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
         seen = set()
-        sources = [underneath, self.app] if underneath is not None else [self.app]
-        for source in sources:
-            for binding in source.BINDINGS:
-                if not isinstance(binding, Binding) or not binding.description:
-                    continue
-                key = self.app.get_key_display(binding)
-                if (key, binding.description) in seen:
-                    continue
-                seen.add((key, binding.description))
-                table.add_row(Text(key), Text(binding.description))
+        active = underneath.active_bindings.values() if underneath is not None else []
+        for active_binding in active:
+            binding = active_binding.binding
+            if not binding.description or not active_binding.enabled:
+                continue
+            key = self.app.get_key_display(binding)
+            if binding.description in seen:
+                continue
+            seen.add(binding.description)
+            table.add_row(Text(key), Text(binding.description))
         return table
