@@ -12,10 +12,14 @@ from tui.i18n import _
 
 class ClientbookCommands(Provider):
     def _actions(self):
+        """The main actions, those of the customer on screen first; only what the role may do."""
         app = self.app
-        actions = [(_("Help: list the keys"), app.action_help)]
-        if app.ctx.actor.can("customer.create"):
-            actions.insert(0, (_("New customer"), app.action_new_customer))
+        actions = []
+        if hasattr(self.screen, "palette_actions"):
+            actions.extend(self.screen.palette_actions())
+        if app.check_action("new_customer", ()):
+            actions.append((_("New customer"), app.action_new_customer))
+        actions.append((_("Help: list the keys"), app.action_help))
         return actions
 
     async def discover(self) -> Hits:

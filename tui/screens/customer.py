@@ -6,6 +6,8 @@ footer shows the keys of the tab you are in.
 
 from __future__ import annotations
 
+from functools import partial
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -77,3 +79,27 @@ class CustomerScreen(Screen):
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+
+    # tab -> (pane class, its actions the command palette offers, with their labels)
+    PALETTE_ACTIONS = {
+        "details": ("DetailsPane", [("edit", _("Edit customer")),
+                                    ("delete", _("Delete customer"))]),
+        "contacts": ("ContactsPane", [("add", _("Add contact"))]),
+        "equipment": ("EquipmentPane", [("assign", _("Assign equipment")),
+                                        ("history", _("Assignment history"))]),
+        "documents": ("DocumentsPane", [("add", _("Add admin document"))]),
+    }
+
+    def palette_actions(self) -> list[tuple[str, object]]:
+        """(label, callback) for the command palette: the tab's own actions this role may do."""
+        offered = []
+        for tab, (pane_class, actions) in self.PALETTE_ACTIONS.items():
+            pane = self.query_one(pane_class)
+            for action, label in actions:
+                if pane.check_action(action, ()) is not False:
+                    offered.append((label, partial(self.run_in_tab, tab, pane, action)))
+        return offered
+
+    def run_in_tab(self, tab: str, pane, action: str) -> None:
+        self.action_show_tab(tab)
+        self.call_after_refresh(pane.run_action, action)
