@@ -6,6 +6,7 @@ from textual.widgets import Checkbox, DataTable, Input, RadioSet, Select, Static
 
 from tui.domain.models import Contact, Customer
 from tui.domain.services.contacts import ContactDraft
+from tui.screens.customer import CustomerScreen
 from tui.screens.customer_list import CustomerListScreen
 from tui.screens.new_customer import NewCustomerScreen
 from tui.widgets.address_fields import FieldRow
@@ -20,6 +21,21 @@ async def settle(pilot) -> None:
     await pilot.pause()
 
 
+async def until(pilot, condition, what: str, seconds: float = 10.0) -> None:
+    """Pause until ``condition()`` holds: under load a step change may take a few frames."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+
+
+async def next_step(pilot, screen, title: str) -> None:
+    await pilot.press("f9")
+    await until(pilot, lambda: step_title(screen) == title, title)
+
+
 async def type_text(pilot, text: str) -> None:
     """Type into the focused widget, key by key."""
     await pilot.press(*("space" if char == " " else char for char in text))
@@ -28,10 +44,9 @@ async def type_text(pilot, text: str) -> None:
 async def open_wizard(pilot) -> NewCustomerScreen:
     await settle(pilot)
     await pilot.press("ctrl+n")
+    await until(pilot, lambda: isinstance(pilot.app.screen, NewCustomerScreen), "the wizard")
     await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, NewCustomerScreen)
-    return screen
+    return pilot.app.screen
 
 
 def focused_id(app) -> str | None:
@@ -95,7 +110,6 @@ async def add_contact(pilot, name: str, email: str, phone: str, job: str,
 
 
 async def test_happy_path_creates_customer_with_contacts_and_opens_it(app_for):
-    from tui.screens.customer import CustomerScreen
 
     app = app_for()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -103,9 +117,7 @@ async def test_happy_path_creates_customer_with_contacts_and_opens_it(app_for):
         assert step_title(screen) == "Step 1 of 4: Company"
         await fill_company(pilot, phone="87654321")
         assert text_of(screen, "#billing_country_name") == "Denmark"
-        await pilot.press("f9")
-        await pilot.pause()
-        assert step_title(screen) == "Step 2 of 4: Relationship"
+        await next_step(pilot, screen, "Step 2 of 4: Relationship")
         assert focused_id(app) == "segment"
         assert screen.query_one("#segment", RadioSet).pressed_button is None  # means Other
         await pilot.press("down", "up", "enter")  # the cursor starts on Dealer, the first
@@ -113,9 +125,7 @@ async def test_happy_path_creates_customer_with_contacts_and_opens_it(app_for):
         await pilot.press("tab")
         assert focused_id(app) == "groups"
         await type_text(pilot, "North, Key accounts")
-        await pilot.press("f9")
-        await pilot.pause()
-        assert step_title(screen) == "Step 3 of 4: Contacts"
+        await next_step(pilot, screen, "Step 3 of 4: Contacts")
         assert focused_id(app) == "contacts"
         await add_contact(pilot, "Jane Doe", "jane@nordic.dk", "20304050", "Buyer",
                           roles=(0, 1))
@@ -124,9 +134,7 @@ async def test_happy_path_creates_customer_with_contacts_and_opens_it(app_for):
         assert table.row_count == 2
         assert table.get_row_at(0)[0] == "Jane Doe"
         assert table.get_row_at(0)[3] == "Submission, Billing"
-        await pilot.press("f9")
-        await pilot.pause()
-        assert step_title(screen) == "Step 4 of 4: Review"
+        await next_step(pilot, screen, "Step 4 of 4: Review")
         summary = review_text(screen)
         for expected in ("Nordic Lifting", "87 65 43 21", "Denmark", "Dealer", "North",
                          "Key accounts", "EUR", "English", "Contacts: 2",
@@ -138,6 +146,7 @@ async def test_happy_path_creates_customer_with_contacts_and_opens_it(app_for):
         assert "E-mail is not configured" in text_of(screen, "#welcome-hint")
         assert Customer.select().count() == 0  # nothing stored before Save
         await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, CustomerScreen), "the new customer")
         await settle(pilot)
         customer = Customer.get()
         assert Customer.select().count() == 1
@@ -221,6 +230,7 @@ async def test_skipping_relationship_means_other(app_for):
         assert step_title(app.screen).startswith("Step 4 of 4")
         assert "Relationship: Other" in review_text(app.screen)
         await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, CustomerScreen), "the new customer")
         await settle(pilot)
         customer = Customer.get()
         assert (customer.name, customer.segment, customer.currency, customer.language) == (
@@ -314,6 +324,7 @@ async def test_shipping_address_defaults_to_billing(app_for):
         await pilot.pause()
         assert "Shipping address: Lagervej 9, Denmark" in review_text(screen)
         await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, CustomerScreen), "the new customer")
         await settle(pilot)
         customer = Customer.get()
         assert not customer.shipping_same_as_billing
