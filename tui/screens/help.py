@@ -33,7 +33,8 @@ class HelpScreen(ModalScreen[None]):
         active = underneath.active_bindings.values() if underneath is not None else []
         for active_binding in active:
             binding = active_binding.binding
-            if not binding.description or not active_binding.enabled:
+            # Ours carry an id; the widgets' generic movement keys (cursor, page) do not.
+            if not binding.description or not active_binding.enabled or binding.id is None:
                 continue
             key = self.app.get_key_display(binding)
             if binding.description in seen:
