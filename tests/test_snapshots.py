@@ -364,6 +364,15 @@ def test_document_form(snap_compare, app_for, nordic):
     assert snap_compare(app_for("administrator", "mette"), run_before=run)
 
 
+def test_export_document_dialog(snap_compare, app_for, nordic):
+    async def run(pilot):
+        await open_customer(pilot, nordic.id, "4")
+        await pilot.press("x")
+        await settled(pilot)
+
+    assert snap_compare(app_for("administrator", "mette"), run_before=run)
+
+
 def test_conflict_dialog(snap_compare, app_for, as_role, nordic, clock):
     async def run(pilot):
         await open_customer(pilot, nordic.id)
