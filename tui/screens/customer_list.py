@@ -17,38 +17,21 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
-from textual.message import Message
 
 from tui.domain.services.customers import list_groups
 from tui.domain.services.search import SORTS, CustomerPage, search_customers
 from tui.domain.validation import format_phone
 from tui.i18n import _
 from tui.messages import CustomersChanged
+from tui.widgets.paged_table import PagedTable
 
 PAGE_SIZE = 100
 SORT_LABELS = {"name": _("name"), "city": _("city"), "segment": _("segment"),
                "newest": _("newest first")}
 
 
-class CustomerTable(DataTable):
-    """A page of customers that asks for the next page when the cursor runs off an edge."""
-
-    class PageRequested(Message):
-        def __init__(self, step: int) -> None:
-            super().__init__()
-            self.step = step
-
-    def action_cursor_down(self) -> None:
-        if self.row_count and self.cursor_row >= self.row_count - 1:
-            self.post_message(self.PageRequested(+1))
-        else:
-            super().action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        if self.cursor_row <= 0:
-            self.post_message(self.PageRequested(-1))
-        else:
-            super().action_cursor_up()
+class CustomerTable(PagedTable):
+    """A page of customers."""
 
 
 class CustomerListScreen(Screen):

@@ -17,37 +17,20 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Input, Static
 
 from tui.domain.errors import ClientbookError
 from tui.domain.services.equipment import EquipmentPage, search_unassigned_equipment
 from tui.i18n import _
+from tui.widgets.paged_table import PagedTable
 
 PAGE_SIZE = 50
 MARK = "✓"
 
 
-class PickTable(DataTable):
-    """A page of machines that asks for the next page when the cursor runs off an edge."""
-
-    class PageRequested(Message):
-        def __init__(self, step: int) -> None:
-            super().__init__()
-            self.step = step
-
-    def action_cursor_down(self) -> None:
-        if self.row_count and self.cursor_row >= self.row_count - 1:
-            self.post_message(self.PageRequested(+1))
-        else:
-            super().action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        if self.cursor_row <= 0:
-            self.post_message(self.PageRequested(-1))
-        else:
-            super().action_cursor_up()
+class PickTable(PagedTable):
+    """A page of unassigned machines."""
 
 
 class PickEquipmentDialog(ModalScreen[list[int] | None]):

@@ -20,9 +20,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from tui.domain.errors import ClientbookError, PermissionDenied
+from tui.domain.errors import ClientbookError
 from tui.domain.models import AdminDocument
-from tui.domain.permissions import require
 from tui.domain.services.documents import (
     add_document,
     delete_document,
@@ -31,6 +30,7 @@ from tui.domain.services.documents import (
     update_document,
 )
 from tui.i18n import _, current_language, ngettext
+from tui.widgets.permitted import permitted
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.document_form import DocumentDraft, DocumentFormDialog, ExportDialog
 
@@ -181,13 +181,7 @@ class DocumentsPane(Vertical):
         return True
 
     def allowed(self, permission: str) -> bool:
-        """Ask the domain before opening a dialog; a refusal is shown, not raised."""
-        try:
-            require(self.app.ctx.actor, permission)
-        except PermissionDenied as error:
-            self.notify(str(error), severity="error", markup=False)
-            return False
-        return True
+        return permitted(self, permission)
 
     # -- actions ---------------------------------------------------------------------------
     def action_add(self) -> None:

@@ -16,11 +16,11 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from tui.domain.errors import AlreadyAssigned, ClientbookError, PermissionDenied
-from tui.domain.permissions import require
+from tui.domain.errors import AlreadyAssigned, ClientbookError
 from tui.domain.services.customers import get_customer
 from tui.domain.services.equipment import assign_equipment, open_assignments, unassign_equipment
 from tui.i18n import _, ngettext
+from tui.widgets.permitted import permitted
 from tui.messages import CustomersChanged
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.pick_equipment import PickEquipmentDialog
@@ -139,13 +139,7 @@ class EquipmentPane(Vertical):
         return True
 
     def allowed(self, permission: str) -> bool:
-        """Ask the domain before opening a dialog; a refusal is shown, not raised."""
-        try:
-            require(self.app.ctx.actor, permission)
-        except PermissionDenied as error:
-            self.notify(str(error), severity="error", markup=False)
-            return False
-        return True
+        return permitted(self, permission)
 
     def changed(self) -> None:
         self.refresh_list()
