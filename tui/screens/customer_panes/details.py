@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import fields as dataclass_fields, replace
-from functools import lru_cache
 
-import pycountry
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -26,10 +24,10 @@ from tui.domain.errors import (ClientbookError, Conflict, DuplicateWarning, Perm
                                ValidationError)
 from tui.domain.services.customers import (CustomerDraft, delete_customer, delete_impact,
                                            get_customer, group_names, update_customer)
-from tui.domain.validation import (FieldError, country_name, format_phone, normalize_country,
-                                   requires_state)
+from tui.domain.validation import country_name, format_phone, requires_state
 from tui.i18n import _, current_language, ngettext
 from tui.messages import CustomersChanged
+from tui.widgets.address_fields import resolve_country, subdivision_options
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.conflict import OVERWRITE, RELOAD, ConflictDialog
 
@@ -75,21 +73,6 @@ def draft_from_snapshot(stored: Mapping, groups: list[str]) -> CustomerDraft:
     values["shipping_same_as_billing"] = bool(stored.get("shipping_same_as_billing", True))
     return CustomerDraft(**values, groups=tuple(groups),
                          notify_event_types=tuple(stored.get("notify_event_types") or ()))
-
-
-@lru_cache(maxsize=None)
-def subdivision_options(country: str) -> tuple[tuple[str, str], ...]:
-    """("Texas (TX)", "US-TX") for each state or province, by name."""
-    subs = pycountry.subdivisions.get(country_code=country) or ()
-    pairs = [(f"{sub.name} ({sub.code.split('-', 1)[1]})", sub.code) for sub in subs]
-    return tuple(sorted(pairs, key=lambda pair: pair[0].casefold()))
-
-
-def resolve_country(text: str) -> str | None:
-    try:
-        return normalize_country(text)
-    except FieldError:
-        return None
 
 
 class DetailRow(Vertical):
