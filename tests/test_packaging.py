@@ -124,6 +124,14 @@ def test_wheel_ships_the_default_configuration(wheel, wheel_names):
 
 
 @needs_wheel_build
+def test_wheel_ships_every_email_template(wheel_names):
+    templates = sorted(p.name for p in (SHIPPED.parent / "templates").glob("*.txt"))
+    assert "event.en.txt" in templates and "welcome.fr.txt" in templates
+    missing = [name for name in templates if f"tui/shipped/templates/{name}" not in wheel_names]
+    assert missing == []
+
+
+@needs_wheel_build
 def test_wheel_ships_every_migration(wheel_names):
     migrations = sorted(p.name for p in (PACKAGE / "domain" / "migrations").glob("0*.py"))
     assert migrations, "no migration found in the checkout"
@@ -163,6 +171,8 @@ def inside(path):
 assert inside(tui.__file__), f"tui imported from {tui.__file__}, not from {target}"
 shipped = config.shipped_config_path()
 loaded = config.load_config()
+import tui.domain.mail as mail
+assert inside(mail.template_path(loaded, "event", "fr")[0])
 db = database.open_database(Path(sys.argv[2]), create=True)
 print(json.dumps({
     "tui": tui.__file__, "shipped": str(shipped), "loaded": str(loaded.path),

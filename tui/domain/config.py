@@ -30,9 +30,13 @@ FORMAT_VERSION = 1
 UNKNOWN_LOGINS = ("default", "refuse")
 NOTIFY_CONTACT_ROLE = "notify"
 TOP_LEVEL_KEYS = ("version", "business_name", "defaults", "identity", "roles", "segments",
-                  "default_segment", "contact_roles", "document_kinds", "event_types")
+                  "default_segment", "contact_roles", "document_kinds", "event_types", "email")
 REQUIRED_KEYS = ("identity", "roles", "segments", "default_segment", "contact_roles")
 IDENTITY_KEYS = ("first_user_role", "unknown_logins", "default_role")
+EMAIL_KEYS = ("from_address", "from_name", "templates", "max_attempts", "retry_delay_seconds",
+              "smtp")
+SMTP_KEYS = ("host", "port", "security", "username", "password", "timeout_seconds")
+SMTP_SECURITY = ("starttls", "ssl", "none")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")  # stored in the database, so kept boring
 _LANGUAGE_KEY = re.compile(r"^[a-z]{2}(_[A-Z]{2})?$")
 _MAX_VALUES, _MAX_DEPTH = 100_000, 20
@@ -82,6 +86,28 @@ class Defaults:
 
 
 @dataclass(frozen=True)
+class SmtpConfig:
+    """Where to hand e-mail over, as the file says; the environment may override it."""
+
+    host: str | None = None
+    port: int | None = None  # None: 465 for ssl, else 587 (25 for none)
+    security: str = "starttls"
+    username: str | None = None
+    password: str | None = None
+    timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    from_address: str | None = None  # None: e-mail is not configured
+    from_name: str | None = None  # None: the business name
+    templates: Path | None = None  # a site's own template folder; None: the shipped ones
+    max_attempts: int = 8
+    retry_delay_seconds: int = 60  # doubled after each failed attempt
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     business_name: str
@@ -95,6 +121,7 @@ class Config:
     contact_roles: Mapping[str, Choice] = field(hash=False)
     document_kinds: Mapping[str, Choice] = field(hash=False)
     event_types: Mapping[str, Choice] = field(hash=False)
+    email: EmailConfig = field(default_factory=EmailConfig)
 
 
 def shipped_config_path() -> Path:
@@ -314,6 +341,47 @@ class _Checker:
             self.fail(key, _("at least one role is needed"))
         return MappingProxyType(out)
 
+    def number(self, value: Any, key: KeyPath, low: float, high: float, kind=int):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                kind is int and not isinstance(value, int)) or not low <= value <= high:
+            self.fail(key, _("must be a number from {low} to {high}, not {value!r}").format(
+                low=low, high=high, value=value))
+        return kind(value)
+
+    def email(self, value: Any) -> EmailConfig:
+        key: KeyPath = ("email",)
+        given = self.mapping(value if value is not None else {}, key, EMAIL_KEYS)
+        from_address = self.text(given.get("from_address"), key + ("from_address",), True)
+        if from_address is not None and "@" not in from_address:
+            self.fail(key + ("from_address",), _('"{value}" is not an e-mail address').format(
+                value=from_address))
+        templates = self.text(given.get("templates"), key + ("templates",), True)
+        smtp_key = key + ("smtp",)
+        smtp = self.mapping(given.get("smtp") or {}, smtp_key, SMTP_KEYS)
+        security = self.text(smtp.get("security", "starttls"), smtp_key + ("security",))
+        if security not in SMTP_SECURITY:
+            self.fail(smtp_key + ("security",), _("must be one of {choices}, not {value}").format(
+                choices=", ".join(SMTP_SECURITY), value=security))
+        port = smtp.get("port")
+        return EmailConfig(
+            from_address=from_address,
+            from_name=self.text(given.get("from_name"), key + ("from_name",), True),
+            templates=None if templates is None else (self.path.parent / templates).resolve(),
+            max_attempts=self.number(given.get("max_attempts", 8), key + ("max_attempts",),
+                                     1, 100),
+            retry_delay_seconds=self.number(given.get("retry_delay_seconds", 60),
+                                            key + ("retry_delay_seconds",), 1, 86_400),
+            smtp=SmtpConfig(
+                host=self.text(smtp.get("host"), smtp_key + ("host",), True),
+                port=None if port is None else self.number(port, smtp_key + ("port",), 1, 65535),
+                security=security,
+                username=self.text(smtp.get("username"), smtp_key + ("username",), True),
+                password=self.text(smtp.get("password"), smtp_key + ("password",), True),
+                timeout_seconds=self.number(smtp.get("timeout_seconds", 30),
+                                            smtp_key + ("timeout_seconds",), 1, 600, float),
+            ),
+        )
+
     def role_ref(self, value: Any, key: KeyPath, roles: Mapping[str, Role]) -> str:
         if value not in roles:
             self.fail(key, _('no role "{role}" is defined under roles ({known})').format(
@@ -378,4 +446,5 @@ class _Checker:
             contact_roles=contact_roles,
             document_kinds=self.choices(top.get("document_kinds", {}), ("document_kinds",)),
             event_types=self.choices(top.get("event_types", {}), ("event_types",)),
+            email=self.email(top.get("email")),
         )

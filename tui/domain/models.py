@@ -152,6 +152,51 @@ class AdminDocument(BaseModel):
     version = IntegerField(default=1)
 
 
+class EquipmentEvent(BaseModel):
+    """Something that happened to a machine: service due, breakdown, alarm..."""
+
+    equipment = ForeignKeyField(Equipment, backref="events", on_delete="RESTRICT")
+    type = CharField()  # an event-type key from the YAML
+    occurred_at = DateTimeField(index=True)
+    message = TextField(default="")
+    # Who held the machine when it happened (plain id and a name copy, as Assignment).
+    customer_id = IntegerField(null=True, index=True)
+    customer_name = CharField(null=True)
+    source = CharField(default="")  # tui / cli / ingest
+    external_id = CharField(null=True, unique=True)  # a feed's own id: ingesting twice is harmless
+    recorded_at = DateTimeField(default=utcnow)
+    recorded_by = CharField()
+
+
+class Notification(BaseModel):
+    """One e-mail in the outbox, written in the same transaction as what caused it.
+
+    Rendered when queued, so what the outbox shows is exactly what will be sent.
+    status: pending -> sending (claimed by one sender) -> sent | failed.
+    """
+
+    kind = CharField()  # event / welcome
+    event = ForeignKeyField(EquipmentEvent, null=True, backref="notifications",
+                            on_delete="RESTRICT")
+    customer_id = IntegerField(null=True, index=True)
+    contact_id = IntegerField(null=True)  # plain ids: the outbox outlives a deleted contact
+    recipient_name = CharField(default="")
+    recipient_email = CharField()
+    language = CharField()
+    subject = CharField()
+    body = TextField()
+    status = CharField(default="pending", index=True)
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    last_error = TextField(default="")
+    claimed_by = CharField(null=True)
+    claimed_at = DateTimeField(null=True)
+    sent_at = DateTimeField(null=True)
+    message_id = CharField(unique=True)  # the Message-ID header, fixed when queued
+    created_at = DateTimeField(default=utcnow)
+    created_by = CharField()
+
+
 class AuditEvent(BaseModel):
     at = DateTimeField(default=utcnow, index=True)
     login = CharField(index=True)
@@ -173,4 +218,6 @@ ALL_MODELS: list[type[BaseModel]] = [
     Assignment,
     AdminDocument,
     AuditEvent,
+    EquipmentEvent,
+    Notification,
 ]

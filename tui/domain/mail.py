@@ -1,0 +1,208 @@
+"""E-mail templates and SMTP settings: what a message says and where it is handed over.
+
+Templates are plain files (``<kind>.<language>.txt``) so a site can reword
+them without touching code; they are checked when used, and a mistake names
+the file and line. SMTP settings come from the configuration file and the
+environment, the environment winning, so a password never has to be written
+in a file that is shared or committed.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from pathlib import Path
+
+import tui
+from tui.domain.config import SMTP_SECURITY, Config
+from tui.domain.errors import ConfigError
+from tui.i18n import _
+
+FALLBACK_LANGUAGE = "en"
+# kind -> the placeholders its templates may use
+TEMPLATE_FIELDS: dict[str, tuple[str, ...]] = {
+    "event": ("business_name", "customer_name", "contact_name", "event_type", "occurred_at",
+              "message", "serial", "machine_name", "make", "model"),
+    "welcome": ("business_name", "customer_name", "contact_name"),
+}
+ENV_SMTP = {  # environment variable -> SmtpSettings field
+    "CLIENTBOOK_SMTP_HOST": "host",
+    "CLIENTBOOK_SMTP_PORT": "port",
+    "CLIENTBOOK_SMTP_SECURITY": "security",
+    "CLIENTBOOK_SMTP_USERNAME": "username",
+    "CLIENTBOOK_SMTP_PASSWORD": "password",
+    "CLIENTBOOK_MAIL_FROM": "from_address",
+}
+DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+# ------------------------------------------------------------------ templates
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body: str
+    language: str  # the language of the template used
+
+
+def shipped_templates_dir() -> Path:
+    package = Path(tui.__file__).parent
+    for candidate in (package / "shipped" / "templates", package.parent / "data" / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise ConfigError(_("The e-mail templates are missing from this installation "
+                        "(looked in {package})").format(package=package))
+
+
+def templates_dir(config: Config) -> Path:
+    return config.email.templates or shipped_templates_dir()
+
+
+def template_path(config: Config, kind: str, language: str | None) -> tuple[Path, str]:
+    """The file for ``kind`` in ``language``, else the site's default language, else English."""
+    folder = templates_dir(config)
+    tried = []
+    for candidate in (language, config.defaults.language, FALLBACK_LANGUAGE):
+        if not candidate or candidate in tried:
+            continue
+        tried.append(candidate)
+        path = folder / f"{kind}.{candidate}.txt"
+        if path.is_file():
+            return path, candidate
+    raise ConfigError(_("{folder}: no template for {kind} e-mails (looked for {names})").format(
+        folder=folder, kind=kind, names=", ".join(f"{kind}.{code}.txt" for code in tried)))
+
+
+def _where(path: Path, line: int | None, problem: str) -> str:
+    return (_("{file}, line {line}: {problem}").format(file=path, line=line, problem=problem)
+            if line else f"{path}: {problem}")
+
+
+def load_template(path: Path, kind: str) -> tuple[string.Template, string.Template]:
+    """Subject and body templates of one file, checked against the kind's placeholders."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(_where(path, None, _("is not UTF-8 text; save it as UTF-8"))) from None
+    except OSError as exc:
+        raise ConfigError(_where(path, None, _("cannot be read: {reason}").format(
+            reason=exc.strerror or exc))) from None
+    first, _sep, rest = text.partition("\n")
+    if not first.lower().startswith("subject:"):
+        raise ConfigError(_where(path, 1, _('the first line must be "Subject: ..."')))
+    if rest and rest.split("\n", 1)[0].strip():
+        raise ConfigError(_where(path, 2, _("leave an empty line between the subject and "
+                                            "the body")))
+    subject = string.Template(first.split(":", 1)[1].strip())
+    body = string.Template(rest.split("\n", 1)[1] if "\n" in rest else "")
+    allowed = TEMPLATE_FIELDS[kind]
+    for line_number, line in enumerate(text.split("\n"), start=1):
+        piece = string.Template(line)
+        if not piece.is_valid():
+            raise ConfigError(_where(path, line_number, _(
+                "a $ must be followed by a name, or written $$")))
+        for name in piece.get_identifiers():
+            if name not in allowed:
+                raise ConfigError(_where(path, line_number, _(
+                    'unknown placeholder "${{{name}}}"; {kind} e-mails know: {known}').format(
+                    name=name, kind=kind, known=", ".join(allowed))))
+    return subject, body
+
+
+def render(config: Config, kind: str, language: str | None, values: Mapping[str, str]) -> Rendered:
+    path, used = template_path(config, kind, language)
+    subject, body = load_template(path, kind)
+    values = {name: str(values.get(name, "") or "") for name in TEMPLATE_FIELDS[kind]}
+    # A header is one line: a value holding a line break must not start a new one.
+    one_line = {name: " ".join(value.split()) for name, value in values.items()}
+    text = body.substitute(values).strip("\n") + "\n"
+    return Rendered(subject.substitute(one_line).strip(), text, used)
+
+
+def format_time(moment: datetime) -> str:
+    """Times in e-mails: stored UTC, said so, since readers are in any time zone."""
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+# ------------------------------------------------------------------ SMTP settings
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str  # starttls / ssl / none
+    username: str | None
+    password: str | None
+    timeout_seconds: float
+    from_address: str
+    from_name: str
+
+    @property
+    def sender(self) -> str:
+        return formataddr((self.from_name, self.from_address))
+
+
+def smtp_settings(config: Config, environ: Mapping[str, str]) -> SmtpSettings | None:
+    """The settings in force, or None when no sender address or host is set anywhere."""
+    smtp = config.email.smtp
+    values = {"host": smtp.host, "port": smtp.port, "security": smtp.security,
+              "username": smtp.username, "password": smtp.password,
+              "from_address": config.email.from_address}
+    for variable, name in ENV_SMTP.items():
+        if environ.get(variable):
+            values[name] = environ[variable].strip()
+    if isinstance(values["port"], str):
+        try:
+            values["port"] = int(values["port"])
+            if not 0 < values["port"] < 65536:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(_("CLIENTBOOK_SMTP_PORT: {value} is not a port number").format(
+                value=environ["CLIENTBOOK_SMTP_PORT"])) from None
+    if values["security"] not in SMTP_SECURITY:
+        raise ConfigError(_("CLIENTBOOK_SMTP_SECURITY: must be one of {choices}, not {value}")
+                          .format(choices=", ".join(SMTP_SECURITY), value=values["security"]))
+    if values["from_address"] and "@" not in values["from_address"]:
+        raise ConfigError(_("CLIENTBOOK_MAIL_FROM: {value} is not an e-mail address").format(
+            value=values["from_address"]))
+    if not values["host"] or not values["from_address"]:
+        return None
+    return SmtpSettings(
+        host=values["host"],
+        port=values["port"] or DEFAULT_PORTS[values["security"]],
+        security=values["security"],
+        username=values["username"] or None,
+        password=values["password"] or None,
+        timeout_seconds=smtp.timeout_seconds,
+        from_address=values["from_address"],
+        from_name=config.email.from_name or config.business_name,
+    )
+
+
+def not_configured_reason() -> str:
+    return _("E-mail is not configured: set email.from_address and email.smtp.host in the "
+             "configuration file, or CLIENTBOOK_MAIL_FROM and CLIENTBOOK_SMTP_HOST.")
+
+
+def new_message_id(config: Config) -> str:
+    """Fixed when a message is queued, so a resend could be recognised by the receiver."""
+    address = config.email.from_address or ""
+    domain = address.rpartition("@")[2] or "clientbook.invalid"
+    return make_msgid(domain=domain)
+
+
+def build_message(settings: SmtpSettings, *, recipient_name: str, recipient_email: str,
+                  subject: str, body: str, message_id: str, language: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.sender
+    message["To"] = formataddr((recipient_name, recipient_email))
+    message["Subject"] = subject
+    message["Message-ID"] = message_id
+    message["Content-Language"] = language
+    message["Auto-Submitted"] = "auto-generated"  # no out-of-office replies, please
+    message.set_content(body)
+    return message
