@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import ModalScreen
 
 from tui.domain.context import Context
 from tui.i18n import _
@@ -21,6 +22,9 @@ class ClientbookApp(App[None]):
     BINDINGS = [
         Binding("ctrl+n", "new_customer", _("New customer"), id="new_customer", priority=True),
         Binding("f1", "help", _("Help"), id="help"),
+        # Everywhere, but shown in the footer by the customer list only (80 columns are few).
+        Binding("f3", "open_register", _("Equipment"), id="open_register", show=False),
+        Binding("f4", "open_outbox", _("Outbox"), id="open_outbox", show=False),
         Binding("question_mark", "help", _("Help"), id="help_question", show=False),
         Binding("ctrl+q", "quit", _("Quit"), id="quit", priority=True),
     ]
@@ -57,10 +61,40 @@ class ClientbookApp(App[None]):
 
         return any(isinstance(screen, NewCustomerScreen) for screen in self.screen_stack)
 
+    # screen-opening action -> (permission it needs, module, screen class)
+    SCREEN_ACTIONS = {
+        "open_register": ("equipment.view", "tui.screens.equipment_register",
+                          "EquipmentRegisterScreen"),
+        "open_outbox": ("notify.send", "tui.screens.outbox", "OutboxScreen"),
+    }
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "new_customer":
             return self.ctx.actor.can("customer.create") and not self._wizard_open()
+        if action in self.SCREEN_ACTIONS:
+            return (self.ctx.actor.can(self.SCREEN_ACTIONS[action][0])
+                    and not isinstance(self.screen, ModalScreen))
         return True
+
+    def _open(self, action: str, *args) -> None:
+        """Push the screen, unless it is the one on top already (F3 twice is harmless)."""
+        import importlib
+
+        _permission, module, name = self.SCREEN_ACTIONS[action]
+        screen_type = getattr(importlib.import_module(module), name)
+        if not isinstance(self.screen, screen_type):
+            self.push_screen(screen_type(*args))
+
+    def action_open_register(self) -> None:
+        self._open("open_register")
+
+    def action_open_outbox(self) -> None:
+        self._open("open_outbox")
+
+    def action_open_machine(self, equipment_id: int) -> None:
+        from tui.screens.machine import MachineScreen
+
+        self.push_screen(MachineScreen(equipment_id))
 
     def action_new_customer(self) -> None:
         from tui.screens.new_customer import NewCustomerScreen

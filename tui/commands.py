@@ -19,6 +19,11 @@ class ClientbookCommands(Provider):
             actions.extend(self.screen.palette_actions())
         if app.check_action("new_customer", ()):
             actions.append((_("New customer"), app.action_new_customer))
+        if app.check_action("open_register", ()):
+            actions.append((_("Equipment register: every machine and who holds it"),
+                            app.action_open_register))
+        if app.check_action("open_outbox", ()):
+            actions.append((_("Outbox: e-mails pending, sent and failed"), app.action_open_outbox))
         actions.append((_("Help: list the keys"), app.action_help))
         return actions
 
