@@ -42,7 +42,7 @@ class CustomerListScreen(Screen):
         Binding("slash", "focus_search", _("Search"), id="list.search"),
         Binding("n", "app.new_customer", _("New"), id="list.new"),
         Binding("s", "cycle_sort", _("Sort"), id="list.sort"),
-        Binding("f3", "app.open_register", _("Equipment"), id="list.register"),
+        Binding("f3", "app.open_register", _("Fleet"), id="list.register"),
         Binding("f4", "app.open_outbox", _("Outbox"), id="list.outbox"),
         Binding("ctrl+pagedown", "page(1)", _("Next page"), id="list.next_page", show=False),
         Binding("ctrl+pageup", "page(-1)", _("Previous page"), id="list.previous_page",
