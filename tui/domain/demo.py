@@ -11,6 +11,8 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
+from tui.domain.models import Assignment, utcnow
+
 from tui.domain.context import Context
 from tui.domain.services.contacts import ContactDraft
 from tui.domain.services.customers import CustomerDraft, create_customer
@@ -21,8 +23,17 @@ from tui.domain.services.equipment import (
     assign_equipment,
     unassign_equipment,
 )
+from tui.domain.services.events import record_event
 
 SEED = 20261123
+EVENT_MESSAGES = {
+    "service_due": ["500-hour service due", "Annual inspection due in 14 days", "Oil change due"],
+    "breakdown": ["Hydraulic leak reported by the operator", "Engine will not start",
+                  "Track tension warning"],
+    "alarm": ["Low battery voltage", "Engine overheating", "Tilt alarm triggered"],
+    "geofence_exit": ["Left the site boundary at night", "Moved outside the rental area"],
+    "custom": ["Fuel theft suspected", "Operator reported a loose guard rail"],
+}
 
 # country: (legal suffixes, [(city, postal code, state)], phone maker, first names, last names)
 COUNTRIES = {
@@ -118,7 +129,8 @@ def populate(ctx: Context, customers: int = 300, seed: int = SEED) -> dict[str, 
     """Fill an empty database; returns how many of each thing it made."""
     rng = random.Random(seed)
     segments = list(ctx.config.segments)
-    counts = {"customers": 0, "contacts": 0, "machines": 0, "documents": 0}
+    counts = {"customers": 0, "contacts": 0, "machines": 0, "documents": 0, "events": 0,
+              "notifications": 0}
     with ctx.db.atomic(), tempfile.TemporaryDirectory() as scratch:
         customer_ids = []
         for index in range(customers):
@@ -134,12 +146,26 @@ def populate(ctx: Context, customers: int = 300, seed: int = SEED) -> dict[str, 
                 make=make, model=model, type=kind, year=rng.randint(2008, 2026)))
             machine_ids.append(machine.id)
         counts["machines"] = len(machine_ids)
+        now = utcnow()
         for machine_id in machine_ids:
             if rng.random() < 0.15:  # some history: held before by someone else
-                assign_equipment(ctx, rng.choice(customer_ids), [machine_id])
+                [earlier] = assign_equipment(ctx, rng.choice(customer_ids), [machine_id])
                 unassign_equipment(ctx, [machine_id])
+                start = now - timedelta(days=rng.randint(200, 400))
+                _backdate(earlier.id, start, start + timedelta(days=rng.randint(30, 120)))
             if rng.random() < 0.6:
-                assign_equipment(ctx, rng.choice(customer_ids), [machine_id])
+                [held] = assign_equipment(ctx, rng.choice(customer_ids), [machine_id])
+                since = now - timedelta(days=rng.randint(5, 90), minutes=rng.randint(0, 1440))
+                _backdate(held.id, since, None)
+                if rng.random() < 0.3:  # what a telematics feed would have reported since
+                    kind = rng.choice([t for t in EVENT_MESSAGES if t in ctx.config.event_types]
+                                      or list(ctx.config.event_types))
+                    recorded = record_event(
+                        ctx, equipment_id=machine_id, type=kind, source="demo",
+                        message=rng.choice(EVENT_MESSAGES.get(kind, [""])),
+                        occurred_at=since + (now - since) * rng.random())
+                    counts["events"] += 1
+                    counts["notifications"] += recorded.notifications
         kinds = list(ctx.config.document_kinds)
         today = date.today()
         for customer_id in customer_ids:
@@ -152,3 +178,11 @@ def populate(ctx: Context, customers: int = 300, seed: int = SEED) -> dict[str, 
                              kind, source, reminder)
                 counts["documents"] += 1
     return counts
+
+
+def _backdate(assignment_id: int, assigned_at, unassigned_at) -> None:
+    """Spread the demo's history over past months, as a real register would have it."""
+    values = {"assigned_at": assigned_at}
+    if unassigned_at is not None:
+        values["unassigned_at"] = unassigned_at
+    Assignment.update(**values).where(Assignment.id == assignment_id).execute()
