@@ -35,7 +35,7 @@ REQUIRED_KEYS = ("identity", "roles", "segments", "default_segment", "contact_ro
 IDENTITY_KEYS = ("first_user_role", "unknown_logins", "default_role")
 EMAIL_KEYS = ("from_address", "from_name", "templates", "max_attempts", "retry_delay_seconds",
               "smtp")
-SMTP_KEYS = ("host", "port", "security", "username", "password", "timeout_seconds")
+SMTP_KEYS = ("host", "port", "security", "username", "password", "timeout_seconds", "ca_file")
 SMTP_SECURITY = ("starttls", "ssl", "none")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")  # stored in the database, so kept boring
 _LANGUAGE_KEY = re.compile(r"^[a-z]{2}(_[A-Z]{2})?$")
@@ -95,6 +95,7 @@ class SmtpConfig:
     username: str | None = None
     password: str | None = None
     timeout_seconds: float = 30.0
+    ca_file: Path | None = None  # also trust the CA certificates (PEM) in this file
 
 
 @dataclass(frozen=True)
@@ -363,6 +364,11 @@ class _Checker:
             self.fail(smtp_key + ("security",), _("must be one of {choices}, not {value}").format(
                 choices=", ".join(SMTP_SECURITY), value=security))
         port = smtp.get("port")
+        ca_file = self.text(smtp.get("ca_file"), smtp_key + ("ca_file",), True)
+        if ca_file is not None:
+            ca_file = (self.path.parent / Path(ca_file).expanduser()).resolve()
+            if not ca_file.is_file():
+                self.fail(smtp_key + ("ca_file",), _("{path} is not a file").format(path=ca_file))
         return EmailConfig(
             from_address=from_address,
             from_name=self.text(given.get("from_name"), key + ("from_name",), True),
@@ -379,6 +385,7 @@ class _Checker:
                 password=self.text(smtp.get("password"), smtp_key + ("password",), True),
                 timeout_seconds=self.number(smtp.get("timeout_seconds", 30),
                                             smtp_key + ("timeout_seconds",), 1, 600, float),
+                ca_file=ca_file,
             ),
         )
 

@@ -9,6 +9,9 @@ in a file that is shared or committed.
 
 from __future__ import annotations
 
+import os
+import smtplib
+import ssl
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,6 +39,7 @@ ENV_SMTP = {  # environment variable -> SmtpSettings field
     "CLIENTBOOK_SMTP_USERNAME": "username",
     "CLIENTBOOK_SMTP_PASSWORD": "password",
     "CLIENTBOOK_MAIL_FROM": "from_address",
+    "CLIENTBOOK_SMTP_CA_FILE": "ca_file",
 }
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 
@@ -140,6 +144,7 @@ class SmtpSettings:
     timeout_seconds: float
     from_address: str
     from_name: str
+    ca_file: Path | None = None  # CA certificates (PEM) trusted besides the system's
 
     @property
     def sender(self) -> str:
@@ -151,7 +156,7 @@ def smtp_settings(config: Config, environ: Mapping[str, str]) -> SmtpSettings | 
     smtp = config.email.smtp
     values = {"host": smtp.host, "port": smtp.port, "security": smtp.security,
               "username": smtp.username, "password": smtp.password,
-              "from_address": config.email.from_address}
+              "from_address": config.email.from_address, "ca_file": smtp.ca_file}
     for variable, name in ENV_SMTP.items():
         if environ.get(variable):
             values[name] = environ[variable].strip()
@@ -169,6 +174,11 @@ def smtp_settings(config: Config, environ: Mapping[str, str]) -> SmtpSettings | 
     if values["from_address"] and "@" not in values["from_address"]:
         raise ConfigError(_("CLIENTBOOK_MAIL_FROM: {value} is not an e-mail address").format(
             value=values["from_address"]))
+    if isinstance(values["ca_file"], str):
+        values["ca_file"] = Path(values["ca_file"]).expanduser()
+        if not values["ca_file"].is_file():
+            raise ConfigError(_("CLIENTBOOK_SMTP_CA_FILE: {path} is not a file").format(
+                path=values["ca_file"]))
     if not values["host"] or not values["from_address"]:
         return None
     return SmtpSettings(
@@ -180,6 +190,7 @@ def smtp_settings(config: Config, environ: Mapping[str, str]) -> SmtpSettings | 
         timeout_seconds=smtp.timeout_seconds,
         from_address=values["from_address"],
         from_name=config.email.from_name or config.business_name,
+        ca_file=values["ca_file"],
     )
 
 
@@ -188,9 +199,54 @@ def not_configured_reason() -> str:
              "configuration file, or CLIENTBOOK_MAIL_FROM and CLIENTBOOK_SMTP_HOST.")
 
 
+def tls_context(settings: SmtpSettings) -> ssl.SSLContext:
+    """Certificates are always checked; ``ca_file`` adds a site's own CA to the system's."""
+    context = ssl.create_default_context()
+    if settings.ca_file is not None:
+        try:
+            context.load_verify_locations(cafile=str(settings.ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(_("{path}: not a file of PEM certificates ({reason})").format(
+                path=settings.ca_file, reason=getattr(exc, "strerror", None) or exc)) from None
+    return context
+
+
+def open_smtp(settings: SmtpSettings, context: ssl.SSLContext | None = None) -> smtplib.SMTP:
+    """A connection ready to send: connected, encrypted as configured, logged in.
+
+    Raises what smtplib, ssl and socket raise; the sender decides what is temporary.
+    """
+    context = context or tls_context(settings)
+    if settings.security == "ssl":
+        connection: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port,
+                                                    timeout=settings.timeout_seconds,
+                                                    context=context)
+    else:
+        connection = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
+    try:
+        connection.ehlo()
+        if settings.security == "starttls":
+            connection.starttls(context=context)  # raises SMTPNotSupportedError if not offered
+            connection.ehlo()
+        if settings.username:
+            connection.login(settings.username, settings.password or "")
+    except BaseException:
+        close_smtp(connection)
+        raise
+    return connection
+
+
+def close_smtp(connection: smtplib.SMTP) -> None:
+    """QUIT politely, or just drop the socket if the server is gone."""
+    try:
+        connection.quit()
+    except (smtplib.SMTPException, OSError):
+        connection.close()
+
+
 def new_message_id(config: Config) -> str:
     """Fixed when a message is queued, so a resend could be recognised by the receiver."""
-    address = config.email.from_address or ""
+    address = config.email.from_address or os.environ.get("CLIENTBOOK_MAIL_FROM", "")
     domain = address.rpartition("@")[2] or "clientbook.invalid"
     return make_msgid(domain=domain)
 
@@ -202,7 +258,7 @@ def build_message(settings: SmtpSettings, *, recipient_name: str, recipient_emai
     message["To"] = formataddr((recipient_name, recipient_email))
     message["Subject"] = subject
     message["Message-ID"] = message_id
-    message["Content-Language"] = language
     message["Auto-Submitted"] = "auto-generated"  # no out-of-office replies, please
     message.set_content(body)
+    message["Content-Language"] = language  # after set_content, which drops Content-* headers
     return message
