@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
+from typing import TypeVar
 
 from tui.domain.config import Config
 from tui.domain.context import Context
@@ -19,6 +21,7 @@ from tui.domain.models import (
 from tui.domain.permissions import require
 from tui.domain.services._base import audit, changed_fields, snapshot, versioned_update, write
 from tui.domain.services.contacts import ContactDraft, validate_contact
+from tui.domain.services.outbox import enqueue
 from tui.domain.validation import (
     LIMITS,
     Errors,
@@ -39,6 +42,7 @@ from tui.domain.validation import (
 from tui.i18n import _
 
 ADDRESS_PARTS = ("street", "postal_code", "city", "country", "state")
+ContactT = TypeVar("ContactT", ContactDraft, Contact)
 
 
 @dataclass(frozen=True)
@@ -224,8 +228,19 @@ def _set_groups(ctx: Context, customer: Customer, names: list[str]) -> None:
         GroupMembership.insert(customer=customer.id, group=group.id).on_conflict_ignore().execute()
 
 
-def create_customer(ctx: Context, draft: CustomerDraft, *, allow_duplicate: bool = False) -> Customer:
-    """Store a customer and its contacts in one transaction (the wizard's Save)."""
+def welcome_recipients(contacts: Iterable[ContactT]) -> list[ContactT]:
+    """The contacts (drafts or stored) a welcome e-mail goes to: those with an address (C12)."""
+    return [contact for contact in contacts if (contact.email or "").strip()]
+
+
+def create_customer(ctx: Context, draft: CustomerDraft, *, allow_duplicate: bool = False,
+                    send_welcome: bool = False) -> Customer:
+    """Store a customer and its contacts in one transaction (the wizard's Save).
+
+    With ``send_welcome``, a welcome e-mail to each contact with an address is
+    queued in the outbox in the same transaction, in the customer's language:
+    if anything fails, neither the customer nor its messages are stored.
+    """
     with write(ctx, "customer.create"):
         values, groups, contacts = validate_customer(ctx.config, draft)
         if contacts:
@@ -238,9 +253,14 @@ def create_customer(ctx: Context, draft: CustomerDraft, *, allow_duplicate: bool
         customer = Customer.create(**values, created_by=login, updated_by=login)
         _set_groups(ctx, customer, groups)
         stored = [Contact.create(customer=customer, **c) for c in contacts]
+        welcomed = welcome_recipients(stored) if send_welcome else []
+        for contact in welcomed:
+            enqueue(ctx, kind="welcome", customer=customer, contact=contact, values={})
         after = snapshot(customer)
         after["groups"] = groups
         after["contacts"] = [snapshot(c) for c in stored]
+        if send_welcome:
+            after["welcome_emails_to"] = [contact.id for contact in welcomed]
         audit(ctx, "create", "customer", customer.id, after=after, customer_id=customer.id)
         return customer
 
