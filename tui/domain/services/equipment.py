@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from peewee import IntegrityError
 
 from tui.domain.context import Context
-from tui.domain.errors import AlreadyAssigned, NotFound, ValidationError
+from tui.domain.errors import AlreadyAssigned, Conflict, NotFound, ValidationError
 from tui.domain.models import Assignment, Customer, Equipment, utcnow
 from tui.domain.permissions import require
 from tui.domain.services._base import audit, changed_fields, snapshot, versioned_update, write
@@ -207,3 +207,270 @@ def open_assignments(ctx: Context, customer_id: int) -> list[Assignment]:
     return list(Assignment.select(Assignment, Equipment).join(Equipment)
                 .where(Assignment.customer_id == customer_id, Assignment.unassigned_at.is_null())
                 .order_by(Equipment.serial, Equipment.id))
+
+
+# -- the fleet: every machine and who holds it (E1, E3) -------------------------------------
+
+HOLDINGS = ("all", "assigned", "unassigned", "retired")
+
+# sort key -> ORDER BY; each ends on a unique column so paging never repeats or skips a row.
+FLEET_SORTS = {
+    "serial": "e.serial",  # the unique index gives page 1 without sorting the fleet
+    "name": "e.name COLLATE NOCASE, e.serial",
+    "make": "e.make COLLATE NOCASE, e.model COLLATE NOCASE, e.serial",
+    "type": "e.type COLLATE NOCASE, e.serial",
+    "year": "e.year IS NULL, e.year, e.serial",
+    "holder": "holder IS NULL, holder COLLATE NOCASE, e.serial",
+}
+
+# Who holds a machine now: the open assignment (the partial unique index finds it) and the
+# customer's current name, or the assignment's copy of it.
+_FLEET_FROM = (
+    " FROM equipment e"
+    " LEFT JOIN assignment a ON a.equipment_id = e.id AND a.unassigned_at IS NULL"
+    " LEFT JOIN customer c ON c.id = a.customer_id"
+)
+_HOLDER = "COALESCE(c.name, a.customer_name)"
+_SEARCHED = ("e.serial", "e.name", "e.make", "e.model", "e.type",
+             "ifnull(CAST(e.year AS TEXT), '')", f"ifnull({_HOLDER}, '')")
+
+
+@dataclass(frozen=True)
+class FleetRow:
+    """One machine as the register shows it, with whoever holds it now."""
+
+    id: int
+    serial: str
+    name: str
+    make: str
+    model: str
+    type: str
+    year: int | None
+    retired_at: object  # datetime | None
+    version: int
+    holder_id: int | None  # the customer holding it, None when nobody does
+    holder_name: str | None
+    held_since: object  # datetime | None
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
+
+
+@dataclass(frozen=True)
+class FleetPage:
+    """One page of the register: ``rows`` as shown, ``total`` matching, from ``offset``."""
+
+    rows: list[FleetRow]
+    total: int
+    offset: int
+
+
+def like_pattern(word: str) -> str:
+    """``%word%`` for ``LIKE ? ESCAPE '\\'``, with ``%``, ``_`` and ``\\`` taken literally."""
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _fleet_filters(text: str, type: str | None, holding: str) -> tuple[str, list]:
+    if holding not in HOLDINGS:
+        raise ValidationError({"holding": _("Unknown holding filter {value}; expected one of: "
+                                            "{known}.").format(value=holding,
+                                                               known=", ".join(HOLDINGS))})
+    clauses = {
+        "all": ["e.retired_at IS NULL"],
+        "assigned": ["e.retired_at IS NULL", "a.id IS NOT NULL"],
+        "unassigned": ["e.retired_at IS NULL", "a.id IS NULL"],
+        "retired": ["e.retired_at IS NOT NULL"],
+    }[holding]
+    params: list = []
+    if type:
+        clauses.append("e.type = ?")
+        params.append(type)
+    for word in (text or "").split():
+        clauses.append("(" + " OR ".join(f"{column} LIKE ? ESCAPE '\\'"
+                                          for column in _SEARCHED) + ")")
+        params.extend([like_pattern(word)] * len(_SEARCHED))
+    return " WHERE " + " AND ".join(clauses), params
+
+
+def search_equipment(ctx: Context, text: str = "", *, type: str | None = None,
+                     holding: str = "all", sort: str = "serial", limit: int = 100,
+                     offset: int = 0) -> FleetPage:
+    """A page of the equipment register, each machine with the customer holding it now.
+
+    ``holding``: ``"all"`` is every machine in service (not retired), ``"assigned"`` and
+    ``"unassigned"`` split those by whether a customer holds them, and ``"retired"`` shows
+    only the retired ones (which nobody holds: retiring closes the assignment). So the
+    default view is the working fleet, and retired machines are one filter away.
+
+    ``text``: every word must match, case-insensitively (ASCII letters; SQLite's LIKE) and
+    literally (``%`` and ``_`` are plain characters), a part of the serial, name, make,
+    model, type, year or the holder's name. ``type`` keeps one type exactly.
+    ``sort``: one of FLEET_SORTS (serial, name, make (+model), type, year, holder); ties
+    are broken by serial. Filtering, sorting and paging all happen in SQL.
+    """
+    require(ctx.actor, "equipment.view")
+    if sort not in FLEET_SORTS:
+        raise ValidationError({"sort": _("Unknown sort {value}; expected one of: {known}.").format(
+            value=sort, known=", ".join(FLEET_SORTS))})
+    where, params = _fleet_filters(text, type, holding)
+    total = ctx.db.execute_sql(f"SELECT count(*){_FLEET_FROM}{where}", params).fetchone()[0]
+    rows = ctx.db.execute_sql(
+        "SELECT e.id, e.serial, e.name, e.make, e.model, e.type, e.year, e.retired_at,"
+        f" e.version, a.customer_id, {_HOLDER} AS holder, a.assigned_at"
+        f"{_FLEET_FROM}{where} ORDER BY {FLEET_SORTS[sort]} LIMIT ? OFFSET ?",
+        [*params, max(0, limit), max(0, offset)]).fetchall()
+    date_field = Equipment.retired_at  # the stored text back to datetimes, as peewee reads it
+    return FleetPage([FleetRow(*row[:7], date_field.python_value(row[7]), *row[8:11],
+                               date_field.python_value(row[11])) for row in rows],
+                     total, offset)
+
+
+def equipment_types(ctx: Context) -> list[str]:
+    """The types in use (retired machines included), for the register's filter."""
+    require(ctx.actor, "equipment.view")
+    from peewee import fn
+
+    query = (Equipment.select(fn.DISTINCT(Equipment.type)).where(Equipment.type != "")
+             .order_by(Equipment.type.collate("NOCASE")))
+    return [kind for (kind,) in query.tuples()]
+
+
+def get_equipment(ctx: Context, equipment_id: int) -> Equipment:
+    require(ctx.actor, "equipment.view")
+    return _machine(equipment_id)
+
+
+def current_assignment(ctx: Context, equipment_id: int) -> Assignment | None:
+    """The machine's open assignment (who holds it and since when), or None."""
+    require(ctx.actor, "equipment.view")
+    return (Assignment.select()
+            .where(Assignment.equipment == equipment_id, Assignment.unassigned_at.is_null())
+            .first())
+
+
+def _close_assignment(ctx: Context, assignment: Assignment) -> None:
+    """Close an open assignment, audited as unassign_equipment does."""
+    before = snapshot(assignment)
+    assignment.unassigned_at = utcnow()
+    assignment.unassigned_by = ctx.actor.login
+    assignment.save()
+    audit(ctx, "unassign", "equipment", assignment.equipment_id, before=before,
+          after=snapshot(assignment), customer_id=assignment.customer_id)
+
+
+@dataclass(frozen=True)
+class Retired:
+    machine: Equipment
+    released_from: str | None  # the customer whose assignment was closed, if any
+
+
+def retire_equipment(ctx: Context, equipment_id: int, expected_version: int) -> Retired:
+    """Take a machine out of service. If a customer holds it, that assignment is closed in
+    the same transaction (the history keeps it). Conflict if it changed since it was read."""
+    with write(ctx, "equipment.edit"):
+        machine = _machine(equipment_id)
+        if machine.retired_at is not None:
+            raise ValidationError({"equipment": _("Machine {serial} is already retired.").format(
+                serial=machine.serial)})
+        before = snapshot(machine)
+        versioned_update(ctx, Equipment, equipment_id, expected_version,
+                         {"retired_at": utcnow()}, _("machine"), before)
+        held = (Assignment.select()
+                .where(Assignment.equipment == equipment_id, Assignment.unassigned_at.is_null())
+                .first())
+        if held is not None:
+            _close_assignment(ctx, held)
+        machine = _machine(equipment_id)
+        audit(ctx, "retire", "equipment", equipment_id, before=before,
+              after=changed_fields(before, snapshot(machine)))
+        return Retired(machine, held.customer_name if held else None)
+
+
+def reinstate_equipment(ctx: Context, equipment_id: int, expected_version: int) -> Equipment:
+    """Put a retired machine back in service, unassigned."""
+    with write(ctx, "equipment.edit"):
+        machine = _machine(equipment_id)
+        if machine.retired_at is None:
+            raise ValidationError({"equipment": _("Machine {serial} is not retired.").format(
+                serial=machine.serial)})
+        before = snapshot(machine)
+        versioned_update(ctx, Equipment, equipment_id, expected_version, {"retired_at": None},
+                         _("machine"), before)
+        machine = _machine(equipment_id)
+        audit(ctx, "reinstate", "equipment", equipment_id, before=before,
+              after=changed_fields(before, snapshot(machine)))
+        return machine
+
+
+def delete_equipment(ctx: Context, equipment_id: int, expected_version: int) -> None:
+    """Delete a machine entered by mistake. Refused while a customer holds it, and once it has
+    any history (assignments or events): retire it instead, so the history is kept."""
+    from tui.domain.models import EquipmentEvent
+
+    with write(ctx, "equipment.edit"):
+        machine = _machine(equipment_id)
+        holder = holder_name(equipment_id)
+        if holder is not None:
+            raise ValidationError({"equipment": _(
+                "Machine {serial} is held by {holder}; retire it or unassign it first.").format(
+                serial=machine.serial, holder=holder)})
+        if (Assignment.select().where(Assignment.equipment == equipment_id).exists()
+                or EquipmentEvent.select().where(EquipmentEvent.equipment == equipment_id)
+                .exists()):
+            raise ValidationError({"equipment": _(
+                "Machine {serial} has an assignment or event history; retire it instead so "
+                "its history is kept.").format(serial=machine.serial)})
+        before = snapshot(machine)
+        deleted = (Equipment.delete()
+                   .where(Equipment.id == equipment_id, Equipment.version == expected_version)
+                   .execute())
+        if not deleted:
+            raise Conflict(_("machine"), equipment_id, before)
+        audit(ctx, "delete", "equipment", equipment_id, before=before)
+
+
+# -- one machine's events, with the e-mails each one queued ---------------------------------
+
+@dataclass(frozen=True)
+class EventRow:
+    event: object  # EquipmentEvent
+    queued: int  # notifications it put in the outbox
+
+
+def machine_events(ctx: Context, equipment_id: int, *, limit: int = 500) -> list[EventRow]:
+    """The machine's events, newest first, each with how many e-mails it queued (one query)."""
+    from peewee import fn
+
+    from tui.domain.models import EquipmentEvent, Notification
+
+    require(ctx.actor, "equipment.view")
+    queued = (Notification.select(fn.COUNT(Notification.id))
+              .where(Notification.event == EquipmentEvent.id))
+    query = (EquipmentEvent.select(EquipmentEvent, queued.alias("queued"))
+             .where(EquipmentEvent.equipment == equipment_id)
+             .order_by(EquipmentEvent.occurred_at.desc(), EquipmentEvent.id.desc())
+             .limit(limit))
+    return [EventRow(event, event.queued) for event in query]
+
+
+def why_nobody_notified(ctx: Context, event) -> str:
+    """Why an event queued no e-mail, in the words a user needs; mirrors the rule of
+    ``events.notify_contacts`` (holder at the event's time, C7 permission, notify role)."""
+    from tui.domain.config import NOTIFY_CONTACT_ROLE
+    from tui.domain.models import Contact
+
+    if event.customer_id is None:
+        return _("the machine was not assigned to anyone at that time")
+    customer = Customer.get_or_none(Customer.id == event.customer_id)
+    if customer is None:
+        return _("its holder {customer} no longer exists").format(customer=event.customer_name)
+    if event.type not in (customer.notify_event_types or ()):
+        return _("{customer} does not take notices of this type").format(customer=customer.name)
+    notify = [contact for contact in Contact.select().where(Contact.customer == customer.id)
+              if NOTIFY_CONTACT_ROLE in (contact.roles or ())]
+    if not notify:
+        return _("{customer} has no contact with the notify role").format(customer=customer.name)
+    return _("no contact of {customer} with the notify role has an e-mail address").format(
+        customer=customer.name)

@@ -1,0 +1,462 @@
+"""The equipment register (E1, E3): search, filters, sorts, paging, retire, reinstate, delete,
+and the one-open-assignment rule decided by the database when two operators race."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ContactDraft
+from tui.domain.context import Actor, Context
+from tui.domain.errors import (
+    AlreadyAssigned,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
+from tui.domain.models import Assignment, AuditEvent, Equipment, EquipmentEvent
+from tui.domain.services.customers import CustomerDraft, delete_customer, update_customer
+from tui.domain.services.equipment import (
+    FLEET_SORTS,
+    EquipmentDraft,
+    add_equipment,
+    assign_equipment,
+    assignment_history,
+    current_assignment,
+    delete_equipment,
+    equipment_types,
+    get_equipment,
+    machine_events,
+    reinstate_equipment,
+    retire_equipment,
+    search_equipment,
+    search_unassigned_equipment,
+    unassign_equipment,
+    update_equipment,
+    why_nobody_notified,
+)
+from tui.domain.services.events import record_event
+
+READ_ONLY_ROLES = ("limited", "account_owner", "estimator")
+
+
+def serials(page) -> list[str]:
+    return [row.serial for row in page.rows]
+
+
+@pytest.fixture
+def fleet(admin, make_customer, make_machine):
+    """Six machines: two held by two customers, one retired, three free; varied columns."""
+    nordic = make_customer("Nordic Lifting A/S")
+    batir = make_customer("Bâtir Rental SARL", billing_country="FR")
+    machines = {
+        "CAT-320-0042": make_machine("CAT-320-0042", name="Excavator 20 t", make="Caterpillar",
+                                     model="320", type="excavator", year=2019),
+        "JCB-540-0117": make_machine("JCB-540-0117", name="Telehandler", make="JCB",
+                                     model="540-140", type="telehandler", year=2021),
+        "GEN-XAS-0009": make_machine("GEN-XAS-0009", name="Generator", make="Atlas Copco",
+                                     model="QAS 60", type="generator", year=2016),
+        "LFT-GS19-03": make_machine("LFT-GS19-03", name="Scissor lift", make="Genie",
+                                    model="GS-1930", type="lift"),
+        "CMP-XAS-0021": make_machine("CMP-XAS-0021", name="Compressor 50% duty",
+                                     make="Atlas Copco", model="XAS_58", type="compressor",
+                                     year=2023),
+        "OLD-0001": make_machine("OLD-0001", name="Old dumper", make="Thwaites", type="dumper",
+                                 year=2001),
+    }
+    assign_equipment(admin, nordic.id, [machines["JCB-540-0117"].id])
+    assign_equipment(admin, batir.id, [machines["CAT-320-0042"].id])
+    old = machines["OLD-0001"]
+    retire_equipment(admin, old.id, old.version)
+    return {"nordic": nordic, "batir": batir, **machines}
+
+
+# -- search ---------------------------------------------------------------------------------
+
+def test_empty_search_lists_the_working_fleet_by_serial_with_holders(admin, fleet):
+    page = search_equipment(admin)
+    assert serials(page) == ["CAT-320-0042", "CMP-XAS-0021", "GEN-XAS-0009", "JCB-540-0117",
+                             "LFT-GS19-03"]
+    assert page.total == 5 and page.offset == 0
+    by_serial = {row.serial: row for row in page.rows}
+    cat = by_serial["CAT-320-0042"]
+    assert (cat.holder_id, cat.holder_name) == (fleet["batir"].id, "Bâtir Rental SARL")
+    assert cat.held_since is not None and not cat.retired
+    assert (cat.name, cat.make, cat.model, cat.type, cat.year) == (
+        "Excavator 20 t", "Caterpillar", "320", "excavator", 2019)
+    free = by_serial["LFT-GS19-03"]
+    assert (free.holder_id, free.holder_name, free.held_since, free.year) == (
+        None, None, None, None)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("cat-320", ["CAT-320-0042"]),            # serial, any case
+    ("telehandler", ["JCB-540-0117"]),        # name (and type)
+    ("atlas", ["CMP-XAS-0021", "GEN-XAS-0009"]),  # make
+    ("qas", ["GEN-XAS-0009"]),                # model
+    ("lift", ["LFT-GS19-03", "JCB-540-0117"]),  # type "lift" + holder "Nordic Lifting"
+    ("2021", ["JCB-540-0117"]),               # year
+    ("bâtir", ["CAT-320-0042"]),              # holder name
+    ("nordic", ["JCB-540-0117"]),
+    ("atlas 2016", ["GEN-XAS-0009"]),         # every word must match
+    ("atlas nordic", []),
+    ("50%", ["CMP-XAS-0021"]),                # % is a plain character
+    ("%", ["CMP-XAS-0021"]),
+    ("xas_", ["CMP-XAS-0021"]),               # _ too: "XAS-" does not match "xas_"
+    ("_", ["CMP-XAS-0021"]),
+    ("\\", []),
+    ("dumper", []),                           # retired: not in the working fleet
+])
+def test_search_matches_every_column_literally(admin, fleet, text, expected):
+    page = search_equipment(admin, text)
+    assert sorted(serials(page)) == sorted(expected)
+    assert page.total == len(expected)
+
+
+def test_search_uses_the_holders_current_name(admin, fleet):
+    nordic = fleet["nordic"]
+    draft = replace(CustomerDraft.from_customer(nordic), name="Nordic Hoist A/S")
+    update_customer(admin, nordic.id, nordic.version, draft)
+    assert search_equipment(admin, "JCB").rows[0].holder_name == "Nordic Hoist A/S"
+    assert serials(search_equipment(admin, "hoist")) == ["JCB-540-0117"]
+    assert serials(search_equipment(admin, "nordic lifting")) == []
+
+
+def test_holding_filters(admin, fleet):
+    assert serials(search_equipment(admin, holding="assigned")) == ["CAT-320-0042",
+                                                                    "JCB-540-0117"]
+    assert serials(search_equipment(admin, holding="unassigned")) == [
+        "CMP-XAS-0021", "GEN-XAS-0009", "LFT-GS19-03"]
+    retired = search_equipment(admin, holding="retired")
+    assert serials(retired) == ["OLD-0001"]
+    assert retired.rows[0].retired and retired.rows[0].holder_name is None
+    assert serials(search_equipment(admin, "dumper", holding="retired")) == ["OLD-0001"]
+    with pytest.raises(ValidationError) as error:
+        search_equipment(admin, holding="lost")
+    assert "holding" in error.value.errors
+
+
+def test_type_filter_and_the_types_offered(admin, fleet):
+    assert serials(search_equipment(admin, type="generator")) == ["GEN-XAS-0009"]
+    assert serials(search_equipment(admin, type="dumper")) == []
+    assert serials(search_equipment(admin, type="dumper", holding="retired")) == ["OLD-0001"]
+    assert serials(search_equipment(admin, "atlas", type="compressor")) == ["CMP-XAS-0021"]
+    Equipment.update(type="").where(Equipment.serial == "LFT-GS19-03").execute()
+    assert equipment_types(admin) == ["compressor", "dumper", "excavator", "generator",
+                                      "telehandler"]
+
+
+@pytest.mark.parametrize("sort, expected", [
+    ("serial", ["CAT-320-0042", "CMP-XAS-0021", "GEN-XAS-0009", "JCB-540-0117",
+                "LFT-GS19-03"]),
+    ("name", ["CMP-XAS-0021", "CAT-320-0042", "GEN-XAS-0009", "LFT-GS19-03",
+              "JCB-540-0117"]),
+    ("make", ["GEN-XAS-0009", "CMP-XAS-0021", "CAT-320-0042", "LFT-GS19-03",
+              "JCB-540-0117"]),  # Atlas Copco QAS before Atlas Copco XAS
+    ("type", ["CMP-XAS-0021", "CAT-320-0042", "GEN-XAS-0009", "LFT-GS19-03",
+              "JCB-540-0117"]),
+    ("year", ["GEN-XAS-0009", "CAT-320-0042", "JCB-540-0117", "CMP-XAS-0021",
+              "LFT-GS19-03"]),  # no year last
+    ("holder", ["CAT-320-0042", "JCB-540-0117", "CMP-XAS-0021", "GEN-XAS-0009",
+                "LFT-GS19-03"]),  # Bâtir, Nordic, then the free ones by serial
+])
+def test_sorts(admin, fleet, sort, expected):
+    assert serials(search_equipment(admin, sort=sort)) == expected
+
+
+def test_sort_ties_break_by_serial_and_unknown_sort_is_refused(admin, make_machine):
+    for serial in ("B-2", "A-9", "C-1", "A-1"):
+        make_machine(serial, make="Same", model="Same", type="same", name="same", year=2020)
+    for sort in FLEET_SORTS:
+        assert serials(search_equipment(admin, sort=sort)) == ["A-1", "A-9", "B-2", "C-1"]
+    with pytest.raises(ValidationError):
+        search_equipment(admin, sort="colour")
+
+
+def test_paging_in_sql(admin, make_machine):
+    for index in range(25):
+        make_machine(f"M-{index:03d}", type="lift")
+    first = search_equipment(admin, limit=10)
+    second = search_equipment(admin, limit=10, offset=10)
+    last = search_equipment(admin, limit=10, offset=20)
+    assert (first.total, second.total, last.total) == (25, 25, 25)
+    assert serials(first) == [f"M-{i:03d}" for i in range(10)]
+    assert serials(second) == [f"M-{i:03d}" for i in range(10, 20)]
+    assert serials(last) == [f"M-{i:03d}" for i in range(20, 25)] and last.offset == 20
+    assert search_equipment(admin, limit=10, offset=30).rows == []
+
+
+def test_reading_the_register_needs_equipment_view(db, config, fleet):
+    nobody = Context(db, config, Actor("nobody", "none", frozenset()))
+    for call in (lambda: search_equipment(nobody), lambda: equipment_types(nobody),
+                 lambda: get_equipment(nobody, fleet["LFT-GS19-03"].id),
+                 lambda: current_assignment(nobody, fleet["LFT-GS19-03"].id),
+                 lambda: machine_events(nobody, fleet["LFT-GS19-03"].id)):
+        with pytest.raises(PermissionDenied):
+            call()
+    for role in READ_ONLY_ROLES:  # every shipped role may look at the fleet
+        assert search_equipment(Context(db, config, Actor(role, role, config.roles[
+            role].permissions))).total == 5
+
+
+def test_get_equipment_and_its_holder(admin, fleet):
+    cat = fleet["CAT-320-0042"]
+    assert get_equipment(admin, cat.id).serial == "CAT-320-0042"
+    with pytest.raises(NotFound):
+        get_equipment(admin, 999_999)
+    assert current_assignment(admin, cat.id).customer_name == "Bâtir Rental SARL"
+    assert current_assignment(admin, fleet["LFT-GS19-03"].id) is None
+
+
+# -- editing needs equipment.edit ---------------------------------------------------------------
+
+@pytest.mark.parametrize("role", READ_ONLY_ROLES)
+def test_roles_without_equipment_edit_change_nothing(as_role, fleet, role):
+    ctx = as_role(role)
+    lift = fleet["LFT-GS19-03"]
+    calls = [
+        lambda: add_equipment(ctx, EquipmentDraft(serial="NEW-1")),
+        lambda: update_equipment(ctx, lift.id, lift.version, EquipmentDraft(serial="X")),
+        lambda: retire_equipment(ctx, lift.id, lift.version),
+        lambda: reinstate_equipment(ctx, fleet["OLD-0001"].id, fleet["OLD-0001"].version),
+        lambda: delete_equipment(ctx, lift.id, lift.version),
+    ]
+    audited = AuditEvent.select().count()
+    for call in calls:
+        with pytest.raises(PermissionDenied):
+            call()
+    assert AuditEvent.select().count() == audited
+    assert Equipment.get_by_id(lift.id).retired_at is None
+    assert Equipment.select().where(Equipment.serial == "NEW-1").count() == 0
+
+
+def test_fleet_administrator_may_edit(as_role, fleet):
+    ctx = as_role("fleet_administrator", "fleet")
+    lift = fleet["LFT-GS19-03"]
+    retired = retire_equipment(ctx, lift.id, lift.version)
+    assert retired.machine.retired_at is not None
+
+
+# -- retire / reinstate ----------------------------------------------------------------------
+
+def test_retire_closes_the_open_assignment_in_the_same_transaction(admin, fleet):
+    jcb = fleet["JCB-540-0117"]
+    result = retire_equipment(admin, jcb.id, jcb.version)
+    assert result.released_from == "Nordic Lifting A/S"
+    assert result.machine.retired_at is not None and result.machine.version == jcb.version + 1
+    closed = Assignment.get(Assignment.equipment == jcb.id)
+    assert closed.unassigned_at is not None and closed.unassigned_by == "boss"
+    assert current_assignment(admin, jcb.id) is None
+    actions = [(e.action, e.entity_id, e.customer_id) for e in
+               AuditEvent.select().where(AuditEvent.entity == "equipment",
+                                         AuditEvent.entity_id == jcb.id)
+               .order_by(AuditEvent.id)]
+    assert actions[-2:] == [("unassign", jcb.id, fleet["nordic"].id), ("retire", jcb.id, None)]
+    retire_row = AuditEvent.select().where(AuditEvent.action == "retire",
+                                           AuditEvent.entity_id == jcb.id).get()
+    assert retire_row.before["retired_at"] is None and retire_row.after["retired_at"]
+    # retired machines cannot be assigned, and the history still shows the holding
+    with pytest.raises(ValidationError):
+        assign_equipment(admin, fleet["nordic"].id, [jcb.id])
+    assert [a.customer_name for a in assignment_history(admin, equipment_id=jcb.id)] == [
+        "Nordic Lifting A/S"]
+
+
+def test_retire_a_free_machine_and_reinstate_it(admin, fleet):
+    lift = fleet["LFT-GS19-03"]
+    result = retire_equipment(admin, lift.id, lift.version)
+    assert result.released_from is None
+    assert "LFT-GS19-03" not in serials(search_equipment(admin))
+    assert "LFT-GS19-03" not in serials(search_unassigned_equipment(admin, ""))
+    with pytest.raises(ValidationError, match="already retired"):
+        retire_equipment(admin, lift.id, result.machine.version)
+    back = reinstate_equipment(admin, lift.id, result.machine.version)
+    assert back.retired_at is None and back.version == lift.version + 2
+    assert "LFT-GS19-03" in serials(search_equipment(admin, holding="unassigned"))
+    with pytest.raises(ValidationError, match="not retired"):
+        reinstate_equipment(admin, lift.id, back.version)
+    assert AuditEvent.select().where(AuditEvent.action == "reinstate",
+                                     AuditEvent.entity_id == lift.id).count() == 1
+
+
+def test_retire_and_reinstate_refuse_a_stale_version(admin, fleet):
+    jcb = fleet["JCB-540-0117"]
+    update_equipment(admin, jcb.id, jcb.version, EquipmentDraft(serial=jcb.serial, name="X"))
+    with pytest.raises(Conflict):
+        retire_equipment(admin, jcb.id, jcb.version)
+    # nothing happened: still held, not retired
+    assert current_assignment(admin, jcb.id) is not None
+    assert Equipment.get_by_id(jcb.id).retired_at is None
+    old = fleet["OLD-0001"]
+    with pytest.raises(Conflict):
+        reinstate_equipment(admin, old.id, old.version)  # the fixture retired it since
+
+
+def test_missing_machine(admin):
+    for call in (retire_equipment, reinstate_equipment, delete_equipment):
+        with pytest.raises(NotFound):
+            call(admin, 424242, 1)
+
+
+# -- delete -----------------------------------------------------------------------------------
+
+def test_delete_refused_while_held_naming_the_holder(admin, fleet):
+    jcb = fleet["JCB-540-0117"]
+    with pytest.raises(ValidationError) as error:
+        delete_equipment(admin, jcb.id, jcb.version)
+    message = error.value.errors["equipment"]
+    assert "Nordic Lifting A/S" in message and "retire it or unassign it first" in message
+    assert Equipment.get_or_none(Equipment.id == jcb.id) is not None
+
+
+def test_delete_refused_once_it_has_history(admin, fleet):
+    jcb = fleet["JCB-540-0117"]
+    unassign_equipment(admin, [jcb.id])
+    with pytest.raises(ValidationError, match="retire it instead so its history is kept"):
+        delete_equipment(admin, jcb.id, jcb.version)
+    gen = fleet["GEN-XAS-0009"]
+    record_event(admin, equipment_id=gen.id, type="alarm", message="Low oil")
+    with pytest.raises(ValidationError, match="retire it instead"):
+        delete_equipment(admin, gen.id, gen.version)
+    assert Equipment.select().where(Equipment.id.in_([jcb.id, gen.id])).count() == 2
+
+
+def test_delete_a_machine_without_history(admin, fleet):
+    lift = fleet["LFT-GS19-03"]
+    with pytest.raises(Conflict):
+        delete_equipment(admin, lift.id, lift.version + 1)
+    delete_equipment(admin, lift.id, lift.version)
+    assert Equipment.get_or_none(Equipment.id == lift.id) is None
+    row = AuditEvent.get(AuditEvent.action == "delete", AuditEvent.entity == "equipment")
+    assert row.entity_id == lift.id and row.before["serial"] == "LFT-GS19-03"
+    # a retired machine without history may be deleted too
+    old = Equipment.get_by_id(fleet["OLD-0001"].id)
+    delete_equipment(admin, old.id, old.version)
+
+
+# -- history and events -------------------------------------------------------------------------
+
+def test_history_survives_the_customer(admin, fleet):
+    cat = fleet["CAT-320-0042"]
+    batir = type(fleet["batir"]).get_by_id(fleet["batir"].id)
+    delete_customer(admin, batir.id, batir.version)
+    history = assignment_history(admin, equipment_id=cat.id)
+    assert [(h.customer_name, h.unassigned_by) for h in history] == [("Bâtir Rental SARL", "boss")]
+    assert search_equipment(admin, "cat-320").rows[0].holder_name is None
+
+
+def test_machine_events_count_the_emails_and_explain_silence(admin, make_customer,
+                                                             make_machine):
+    silent = make_customer("Quiet Hire", notify_event_types=("alarm",),
+                           contacts=(ContactDraft(name="Bill", email="b@x.example",
+                                                  roles=("billing",)),))
+    loud = make_customer("Loud Hire", contacts=(
+        ContactDraft(name="Ann", email="ann@x.example", roles=("notify",)),
+        ContactDraft(name="Bo", email="bo@x.example", roles=("notify",))))
+    free = make_machine("FREE-1")
+    quiet = make_machine("QUIET-1")
+    busy = make_machine("BUSY-1")
+    assign_equipment(admin, silent.id, [quiet.id])
+    assign_equipment(admin, loud.id, [busy.id])
+
+    nobody = record_event(admin, equipment_id=free.id, type="alarm")
+    assert "not assigned" in why_nobody_notified(admin, nobody.event)
+    no_role = record_event(admin, equipment_id=quiet.id, type="alarm")
+    assert why_nobody_notified(admin, no_role.event) == (
+        "Quiet Hire has no contact with the notify role")
+    refused = record_event(admin, equipment_id=quiet.id, type="breakdown")
+    assert "does not take notices of this type" in why_nobody_notified(admin, refused.event)
+    first = record_event(admin, equipment_id=busy.id, type="breakdown", message="Leak")
+    second = record_event(admin, equipment_id=busy.id, type="alarm", message="Tilt")
+    rows = machine_events(admin, busy.id)
+    assert [(r.event.id, r.queued) for r in rows] == [(second.event.id, 2), (first.event.id, 2)]
+    assert rows[0].event.customer_name == "Loud Hire"
+    assert [r.queued for r in machine_events(admin, quiet.id)] == [0, 0]
+
+
+# -- two operators, one machine: the database decides -------------------------------------------
+
+def test_the_partial_unique_index_refuses_a_second_open_assignment(db_path, fleet):
+    """Below every service: a raw connection cannot open a second assignment either."""
+    raw = sqlite3.connect(db_path)
+    try:
+        with pytest.raises(sqlite3.IntegrityError):
+            raw.execute("INSERT INTO assignment (equipment_id, customer_id, customer_name,"
+                        " assigned_at, assigned_by) VALUES (?, 1, 'X', '2026-01-01', 'x')",
+                        (fleet["JCB-540-0117"].id,))
+    finally:
+        raw.close()
+
+
+def test_two_threads_two_connections_one_winner(admin, as_role, make_customer, make_machine):
+    """Both operators saw the machine free; both assign at once on their own connections."""
+    machine = make_machine("RACE-1", name="Contested")
+    first = make_customer("First Hire ApS")
+    second = make_customer("Second Hire ApS")
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, object] = {}
+    connections = {}
+
+    def operator(login: str, customer_id: int) -> None:
+        ctx = as_role("fleet_administrator", login)
+        try:
+            assert machine.id in [m.id for m in search_unassigned_equipment(ctx, "RACE").rows]
+            connections[login] = id(ctx.db.connection())
+            barrier.wait(timeout=5)
+            assign_equipment(ctx, customer_id, [machine.id])
+            outcomes[login] = "assigned"
+        except AlreadyAssigned as error:
+            outcomes[login] = error
+        finally:
+            ctx.db.close()  # this thread's own connection
+
+    threads = [threading.Thread(target=operator, args=("ann", first.id)),
+               threading.Thread(target=operator, args=("bo", second.id))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert len(set(connections.values())) == 2  # really two SQLite connections
+    winners = [login for login, outcome in outcomes.items() if outcome == "assigned"]
+    losers = [outcome for outcome in outcomes.values() if isinstance(outcome, AlreadyAssigned)]
+    assert len(winners) == 1 and len(losers) == 1, outcomes
+    holder = current_assignment(admin, machine.id)
+    assert holder.customer_name == {"ann": "First Hire ApS", "bo": "Second Hire ApS"}[winners[0]]
+    assert losers[0].holder == holder.customer_name
+    assert str(losers[0]) == f"Machine RACE-1 is already assigned to {holder.customer_name}."
+    assert Assignment.select().where(Assignment.equipment == machine.id).count() == 1
+
+
+def test_another_process_assigned_it_a_moment_ago(admin, db_path, make_customer, make_machine):
+    """The other operator is another process; what we saw as free is taken when we save."""
+    machine = make_machine("RACE-2")
+    ours = make_customer("Our Customer ApS")
+    theirs = make_customer("Their Customer GmbH", billing_country="DE")
+    assert [m.serial for m in search_unassigned_equipment(admin, "RACE-2").rows] == ["RACE-2"]
+    script = textwrap.dedent(f"""
+        from tui.domain.config import load_config
+        from tui.domain.context import Actor, Context
+        from tui.domain.database import open_database
+        from tui.domain.services.equipment import assign_equipment
+        db = open_database({str(db_path)!r})
+        config = load_config()
+        role = config.roles["fleet_administrator"]
+        ctx = Context(db, config, Actor("other", role.key, role.permissions))
+        assign_equipment(ctx, {theirs.id}, [{machine.id}])
+        db.close()
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60,
+                   cwd=Path(__file__).resolve().parents[1])
+    with pytest.raises(AlreadyAssigned) as error:
+        assign_equipment(admin, ours.id, [machine.id])
+    assert error.value.holder == "Their Customer GmbH"
+    assert "Their Customer GmbH" in str(error.value)
+    assert current_assignment(admin, machine.id).assigned_by == "other"
