@@ -388,3 +388,11 @@ def _reason_interrupted(note: Notification) -> str:
     return _("interrupted while sending (claimed {moment} by {sender}); it may have arrived: "
              "check with the recipient before retrying").format(
         moment=format_time(note.claimed_at), sender=note.claimed_by or "?")
+
+
+def notification_statuses(ctx: Context, notification_ids: Iterable[int]) -> dict[int, str]:
+    """id -> status of those that exist, e.g. to say why one cannot be retried."""
+    require(ctx.actor, "notify.send")
+    ids = list(dict.fromkeys(notification_ids))
+    return dict(Notification.select(Notification.id, Notification.status)
+                .where(Notification.id.in_(ids)).tuples())
