@@ -84,6 +84,9 @@ class Customer(BaseModel):
     updated_at = DateTimeField(default=utcnow)
     updated_by = CharField(default="")
     version = IntegerField(default=1)
+    # The customer's id in the system it was imported from (schema 4): re-importing the
+    # same file matches on it, so nothing is created twice. Unique where set.
+    external_id = CharField(null=True, unique=True)
 
 
 class CustomerGroup(BaseModel):
@@ -208,6 +211,48 @@ class AuditEvent(BaseModel):
     after = JSONField(null=True)
 
 
+class ImportJob(BaseModel):
+    """One run (or resumed run) of a bulk import: what was read, by whom, with what result.
+
+    status: running -> done | interrupted (Ctrl-C, resumable) -> undone. A job killed
+    outright stays "running"; importing the same file again resumes it.
+    """
+
+    kind = CharField()  # customers / contacts / equipment
+    file_name = CharField()
+    file_sha256 = CharField(default="")
+    mapping = JSONField(default=dict)  # header -> field, as used
+    on_match = CharField(default="skip")  # skip / update
+    status = CharField(default="running", index=True)
+    created = IntegerField(default=0)
+    updated = IntegerField(default=0)
+    skipped = IntegerField(default=0)  # matched and left alone (skip, or nothing changed)
+    rejected = IntegerField(default=0)  # rows refused, written to the error file
+    counts = JSONField(default=dict)  # the same per entity: {"customer": {"created": 3, ...}}
+    last_line = IntegerField(default=0)  # last file line of the last committed batch
+    error_file = CharField(default="")
+    started_at = DateTimeField(default=utcnow)
+    started_by = CharField()
+    finished_at = DateTimeField(null=True)
+    undone_at = DateTimeField(null=True)
+    undone_by = CharField(null=True)
+
+
+class ImportItem(BaseModel):
+    """A record an import job created or updated, so the job can be undone.
+
+    ``version`` is the version the import left: undo refuses when it differs now.
+    ``before`` holds an updated record's previous values (None for a creation).
+    """
+
+    job = ForeignKeyField(ImportJob, backref="items", on_delete="CASCADE", index=False)
+    entity = CharField()  # customer / contact / equipment / assignment / group
+    entity_id = IntegerField()
+    action = CharField()  # create / update
+    version = IntegerField(null=True)
+    before = JSONField(null=True)
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     User,
     Customer,
@@ -220,4 +265,6 @@ ALL_MODELS: list[type[BaseModel]] = [
     AuditEvent,
     EquipmentEvent,
     Notification,
+    ImportJob,
+    ImportItem,
 ]
