@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Checkbox, DataTable, Input, RadioSet, Select, Static
 
-from tui.domain.models import Contact, Customer
+from tui.domain.models import Contact, Customer, Notification
 from tui.domain.services.contacts import ContactDraft
 from tui.screens.customer import CustomerScreen
 from tui.screens.customer_list import CustomerListScreen
@@ -12,6 +12,7 @@ from tui.screens.new_customer import NewCustomerScreen
 from tui.widgets.address_fields import FieldRow
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.contact_form import ContactFormDialog
+from tui.widgets.notice_types import NoticeTypesList
 
 
 async def settle(pilot) -> None:
@@ -141,9 +142,12 @@ async def test_happy_path_creates_customer_with_contacts_and_opens_it(app_for):
                          "Contact 1: Jane Doe, Buyer",
                          "Buyer", "Bo Berg", "Notify about equipment events"):
             assert expected in summary
+        assert "Notices its contacts receive: Service due, Breakdown, Alarm, Left geofence, " \
+               "Custom" in summary.replace("\n", " ")
+        assert "Welcome e-mail: not sent" in summary
         welcome = screen.query_one("#welcome", Checkbox)
-        assert welcome.disabled and not welcome.value
-        assert "E-mail is not configured" in text_of(screen, "#welcome-hint")
+        assert not welcome.disabled and not welcome.value  # offered, not ticked by default
+        assert "2 contacts have an e-mail address" in text_of(screen, "#welcome-hint")
         assert Customer.select().count() == 0  # nothing stored before Save
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, CustomerScreen), "the new customer")
@@ -157,12 +161,138 @@ async def test_happy_path_creates_customer_with_contacts_and_opens_it(app_for):
         assert contacts["Jane Doe"].roles == ["submission", "billing"]
         assert contacts["Jane Doe"].phone == "+4520304050"
         assert contacts["Bo Berg"].roles == ["notify"]
+        assert customer.notify_event_types == [
+            "service_due", "breakdown", "alarm", "geofence_exit", "custom"]  # the default
+        assert Notification.select().count() == 0  # no welcome unless ticked
         assert isinstance(app.screen, CustomerScreen)
         assert app.screen.customer_id == customer.id
         assert "Customer Nordic Lifting created." in notifications(app)
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, CustomerListScreen)
+
+
+async def test_notice_types_are_chosen_with_the_keyboard(app_for):
+    app = app_for()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_wizard(pilot)
+        await type_text(pilot, "Picky Hire")
+        await next_step(pilot, screen, "Step 2 of 4: Relationship")
+        await pilot.press("tab", "tab", "tab", "tab")  # groups, currency, language, notices
+        notices = screen.query_one("#notify_event_types", NoticeTypesList)
+        assert app.focused is notices
+        assert notices.chosen == ("service_due", "breakdown", "alarm", "geofence_exit",
+                                  "custom")
+        await pilot.press("space", "down", "down", "space")  # untick Service due and Alarm
+        assert notices.chosen == ("breakdown", "geofence_exit", "custom")
+        await pilot.press("down", "down", "enter")  # Enter toggles as Space does
+        assert notices.chosen == ("breakdown", "geofence_exit")
+        await next_step(pilot, screen, "Step 3 of 4: Contacts")
+        await next_step(pilot, screen, "Step 4 of 4: Review")
+        assert "Notices its contacts receive: Breakdown, Left geofence" in review_text(screen)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, CustomerScreen), "the new customer")
+        await settle(pilot)
+        assert Customer.get().notify_event_types == ["breakdown", "geofence_exit"]
+
+
+async def test_no_notice_type_at_all_is_allowed_and_said(app_for):
+    app = app_for()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_wizard(pilot)
+        await type_text(pilot, "Quiet Hire")
+        await next_step(pilot, screen, "Step 2 of 4: Relationship")
+        screen.query_one("#notify_event_types", NoticeTypesList).deselect_all()
+        await pilot.press("f9")
+        await next_step(pilot, screen, "Step 4 of 4: Review")
+        assert "Notices its contacts receive: none" in review_text(screen)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, CustomerScreen), "the new customer")
+        await settle(pilot)
+        assert Customer.get().notify_event_types == []
+
+
+async def to_review_with_contacts(pilot, *contacts: tuple[str, str]) -> NewCustomerScreen:
+    screen = await open_wizard(pilot)
+    await type_text(pilot, "Welcome Hire")
+    await pilot.press("f9")
+    await next_step(pilot, screen, "Step 3 of 4: Contacts")
+    for name, email in contacts:
+        await add_contact(pilot, name, email, "", "", roles=())
+    await next_step(pilot, screen, "Step 4 of 4: Review")
+    return screen
+
+
+async def test_welcome_email_ticked_queues_one_per_contact_with_an_address(app_for,
+                                                                            monkeypatch):
+    for variable in ("CLIENTBOOK_SMTP_HOST", "CLIENTBOOK_MAIL_FROM"):
+        monkeypatch.delenv(variable, raising=False)
+    app = app_for()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await to_review_with_contacts(
+            pilot, ("Jane Doe", "jane@welcome.example"), ("Bo Berg", ""))
+        welcome = screen.query_one("#welcome", Checkbox)
+        assert not welcome.disabled and not welcome.value
+        hint = text_of(screen, "#welcome-hint")
+        assert "1 contact has an e-mail address and would get one." in hint
+        assert "E-mail is not configured: the messages will wait in the outbox" in hint
+        assert "Welcome e-mail: not sent" in review_text(screen)
+        await pilot.press("w")  # the key ticks the box; so would Space on it
+        await pilot.pause()
+        assert welcome.value
+        assert "Welcome e-mail: to 1 contact, queued in the outbox" in review_text(screen)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, CustomerScreen), "the new customer")
+        await settle(pilot)
+        customer = Customer.get()
+        message = Notification.get()
+        assert (message.kind, message.recipient_email, message.customer_id) == (
+            "welcome", "jane@welcome.example", customer.id)
+        assert message.status == "pending" and message.language == "en"
+        assert ("Customer Welcome Hire created. 1 welcome e-mail queued in the outbox."
+                in notifications(app))
+
+
+async def test_welcome_hint_when_email_is_configured(app_for, monkeypatch):
+    monkeypatch.setenv("CLIENTBOOK_SMTP_HOST", "mail.example")
+    monkeypatch.setenv("CLIENTBOOK_MAIL_FROM", "office@example.com")
+    app = app_for()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await to_review_with_contacts(
+            pilot, ("Jane Doe", "jane@welcome.example"), ("Ann Li", "ann@welcome.example"))
+        hint = text_of(screen, "#welcome-hint")
+        assert hint == "2 contacts have an e-mail address and would get one."
+        await pilot.press("w", "w")  # ticked and unticked again
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, CustomerScreen), "the new customer")
+        await settle(pilot)
+        assert Customer.select().count() == 1 and Notification.select().count() == 0
+
+
+async def test_welcome_is_not_offered_without_an_address(app_for):
+    app = app_for()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await to_review_with_contacts(pilot, ("Bo Berg", ""))
+        welcome = screen.query_one("#welcome", Checkbox)
+        assert welcome.disabled and not welcome.value
+        assert text_of(screen, "#welcome-hint") == "None of the contacts has an e-mail address."
+        assert "w" not in app.screen.active_bindings
+        await pilot.press("w")
+        assert not welcome.value
+        # back to the contacts, one with an address: now it is offered
+        await pilot.press("f8")
+        await until(pilot, lambda: step_title(screen).startswith("Step 3"), "the contacts")
+        await add_contact(pilot, "Ann Li", "ann@welcome.example", "", "", roles=())
+        await next_step(pilot, screen, "Step 4 of 4: Review")
+        assert not welcome.disabled
+        await pilot.press("w")
+        assert welcome.value
+        # and removing it again unticks the box
+        await pilot.press("f8")
+        await until(pilot, lambda: step_title(screen).startswith("Step 3"), "the contacts")
+        await pilot.press("d")
+        await next_step(pilot, screen, "Step 4 of 4: Review")
+        assert welcome.disabled and not welcome.value
 
 
 async def test_us_needs_a_state_and_dk_has_a_free_region(app_for):

@@ -8,6 +8,8 @@ confirm, permission, invalid fields) without losing what was typed.
 
 from __future__ import annotations
 
+import os
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,19 +17,22 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.suggester import Suggester
 from textual.widgets import (Button, Checkbox, ContentSwitcher, DataTable, Footer, Header, Input,
-                             Label, RadioButton, RadioSet, Select, Static)
+                             Label, RadioButton, RadioSet, Select, SelectionList, Static)
 
-from tui.domain.errors import ClientbookError, DuplicateWarning, ValidationError
+from tui.domain.config import NOTIFY_CONTACT_ROLE
+from tui.domain.errors import ClientbookError, ConfigError, DuplicateWarning, ValidationError
+from tui.domain.mail import smtp_settings
 from tui.domain.services.contacts import ContactDraft
 from tui.domain.services.customers import (CustomerDraft, create_customer, list_groups,
-                                           validate_customer)
+                                           validate_customer, welcome_recipients)
 from tui.domain.validation import country_name, format_phone
-from tui.i18n import N_, _, current_language
+from tui.i18n import N_, _, current_language, ngettext
 from tui.messages import CustomersChanged
 from tui.widgets.address_fields import (AddressFields, FieldRow, focus_first_error,
                                         show_field_errors, state_label)
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.contact_form import ContactFormDialog
+from tui.widgets.notice_types import NoticeTypesList, notice_labels
 
 STEPS = (("company", N_("Company")), ("relationship", N_("Relationship")),
          ("contacts", N_("Contacts")), ("review", N_("Review")))
@@ -74,6 +79,7 @@ class NewCustomerScreen(Screen):
         Binding("a", "add_contact", _("Add"), id="new_customer.add_contact"),
         Binding("e", "edit_contact", _("Edit"), id="new_customer.edit_contact"),
         Binding("d,delete", "remove_contact", _("Remove"), id="new_customer.remove_contact"),
+        Binding("w", "toggle_welcome", _("Welcome e-mail"), id="new_customer.welcome"),
     ]
 
     def __init__(self) -> None:
@@ -127,6 +133,14 @@ class NewCustomerScreen(Screen):
                     [(label, code) for code, label in languages.items()],
                     value=defaults.language, allow_blank=False, id="language", compact=True),
                     field="language")
+                yield FieldRow(_("Notices its contacts receive"),
+                               NoticeTypesList(config.event_types, id="notify_event_types"),
+                               field="notify_event_types")
+                notify = config.contact_roles.get(NOTIFY_CONTACT_ROLE)
+                yield Static(_("Space ticks or unticks. Only its contacts with the role "
+                               "{role} are e-mailed.").format(
+                    role=notify.label_for(language) if notify else NOTIFY_CONTACT_ROLE),
+                    id="notices-hint", classes="hint", markup=False)
             with Vertical(id="step-contacts", classes="step"):
                 yield DataTable(id="contacts", cursor_type="row", zebra_stripes=True)
                 yield Static(id="contacts-error", classes="field-error", markup=False)
@@ -135,11 +149,10 @@ class NewCustomerScreen(Screen):
                     yield Button(_("Edit (e)"), id="edit-contact", compact=True)
                     yield Button(_("Remove (d)"), id="remove-contact", compact=True)
             with VerticalScroll(id="step-review", classes="step"):
-                with Horizontal(id="welcome-row"):
+                with Vertical(id="welcome-box"):
                     yield Checkbox(_("Send a welcome e-mail to the contacts"), False,
                                    id="welcome", disabled=True, compact=True)
-                    yield Static(_("E-mail is not configured"), classes="hint",
-                                 id="welcome-hint")
+                    yield Static("", classes="hint", id="welcome-hint", markup=False)
                 yield Vertical(id="summary")
         with Horizontal(id="nav"):
             yield Button(_("Back"), id="back")
@@ -183,6 +196,7 @@ class NewCustomerScreen(Screen):
             groups=tuple(g.strip() for g in value("groups").split(",") if g.strip()),
             currency=value("currency"),
             language="" if language is Select.NULL else str(language),
+            notify_event_types=self.query_one("#notify_event_types", NoticeTypesList).chosen,
             contacts=tuple(self.contacts))
 
     def problems(self) -> dict[str, str]:
@@ -226,6 +240,7 @@ class NewCustomerScreen(Screen):
         self.query_one("#next", Button).display = self.step != REVIEW
         self.query_one("#save", Button).display = self.step == REVIEW
         if self.step == REVIEW:
+            self._show_welcome()
             self._show_summary()
         self.refresh_bindings()
         self.call_after_refresh(self._focus_step)
@@ -259,6 +274,8 @@ class NewCustomerScreen(Screen):
             return self.step == REVIEW
         if action in ("add_contact", "edit_contact", "remove_contact"):
             return self.step == CONTACTS
+        if action == "toggle_welcome":
+            return self.step == REVIEW and not self.query_one("#welcome", Checkbox).disabled
         return True
 
     BUTTON_ACTIONS = {"back": "back", "next": "next", "save": "save",
@@ -277,6 +294,7 @@ class NewCustomerScreen(Screen):
     @on(Input.Changed)
     @on(Select.Changed)
     @on(RadioSet.Changed)
+    @on(SelectionList.SelectedChanged)
     def _recheck(self) -> None:
         if self._initial is not None and self.step in self._checked:
             self.check_step(self.step)
@@ -379,6 +397,9 @@ class NewCustomerScreen(Screen):
             (_("Groups"), ", ".join(groups) or _("(none)")),
             (_("Currency"), values["currency"]),
             (_("Language"), LANGUAGES.get(values["language"], values["language"])),
+            (_("Notices its contacts receive"),
+             notice_labels(config.event_types, values["notify_event_types"])),
+            (_("Welcome e-mail"), self._welcome_summary()),
             (_("Contacts"), str(len(contacts)) if contacts else _("(none)")),
         ]
         for number, contact in enumerate(contacts, 1):
@@ -389,6 +410,57 @@ class NewCustomerScreen(Screen):
             lines.append((_("Contact {number}").format(number=number),
                           "\n".join(p for p in details if p)))
         return [(label, value) for label, value in lines if value]
+
+    # -- the welcome e-mail (C12) ----------------------------------------------------------
+    def welcome_count(self) -> int:
+        """How many welcome e-mails Save would queue if the box is ticked."""
+        return len(welcome_recipients(self.contacts))
+
+    def sends_welcome(self) -> bool:
+        box = self.query_one("#welcome", Checkbox)
+        return box.value and not box.disabled and self.welcome_count() > 0
+
+    def _welcome_summary(self) -> str:
+        if not self.sends_welcome():
+            return _("not sent")
+        count = self.welcome_count()
+        return ngettext("to {count} contact, queued in the outbox",
+                        "to {count} contacts, queued in the outbox", count).format(count=count)
+
+    def _show_welcome(self) -> None:
+        """Offer the welcome e-mail only when some contact has an address; say to how many."""
+        box = self.query_one("#welcome", Checkbox)
+        count = self.welcome_count()
+        box.disabled = count == 0
+        if not count:
+            box.value = False
+            hint = (_("None of the contacts has an e-mail address.") if self.contacts
+                    else _("No contacts to welcome."))
+        else:
+            hint = ngettext("{count} contact has an e-mail address and would get one.",
+                            "{count} contacts have an e-mail address and would get one.",
+                            count).format(count=count)
+            try:
+                configured = smtp_settings(self.app.ctx.config, os.environ) is not None
+            except ConfigError as error:
+                hint += " " + _("E-mail settings are wrong ({error}): the messages will wait "
+                                "in the outbox until they are fixed.").format(error=error)
+            else:
+                if not configured:
+                    hint += " " + _("E-mail is not configured: the messages will wait in the "
+                                    "outbox until it is.")
+        self.query_one("#welcome-hint", Static).update(hint)
+        self.refresh_bindings()
+
+    @on(Checkbox.Changed, "#welcome")
+    def _welcome_changed(self) -> None:
+        if self.step == REVIEW:
+            self._show_summary()
+
+    def action_toggle_welcome(self) -> None:
+        box = self.query_one("#welcome", Checkbox)
+        if self.step == REVIEW and not box.disabled:
+            box.toggle()
 
     def _show_summary(self) -> None:
         box = self.query_one("#summary", Vertical)
@@ -406,8 +478,10 @@ class NewCustomerScreen(Screen):
         if self.step != REVIEW:
             return
         ctx = self.app.ctx
+        welcome = self.sends_welcome()
         try:
-            customer = create_customer(ctx, self.draft(), allow_duplicate=allow_duplicate)
+            customer = create_customer(ctx, self.draft(), allow_duplicate=allow_duplicate,
+                                       send_welcome=welcome)
         except DuplicateWarning as warning:
             self._confirm_duplicate(warning)
             return
@@ -418,7 +492,13 @@ class NewCustomerScreen(Screen):
             self.app.notify(str(error), title=_("Not saved"), severity="error")
             return
         self.app.post_message(CustomersChanged(customer.id))
-        self.app.notify(_("Customer {name} created.").format(name=customer.name))
+        message = _("Customer {name} created.").format(name=customer.name)
+        if welcome:
+            count = self.welcome_count()
+            message += " " + ngettext("{count} welcome e-mail queued in the outbox.",
+                                      "{count} welcome e-mails queued in the outbox.",
+                                      count).format(count=count)
+        self.app.notify(message, markup=False)
         self.app.pop_screen()
         self.app.action_open_customer(customer.id)
 
