@@ -32,6 +32,7 @@ from tui.domain.services.equipment import (
     assignment_history,
     current_assignment,
     delete_equipment,
+    delete_refusal,
     equipment_types,
     get_equipment,
     machine_events,
@@ -228,6 +229,7 @@ def test_roles_without_equipment_edit_change_nothing(as_role, fleet, role):
         lambda: retire_equipment(ctx, lift.id, lift.version),
         lambda: reinstate_equipment(ctx, fleet["OLD-0001"].id, fleet["OLD-0001"].version),
         lambda: delete_equipment(ctx, lift.id, lift.version),
+        lambda: delete_refusal(ctx, lift.id),
     ]
     audited = AuditEvent.select().count()
     for call in calls:
@@ -313,7 +315,9 @@ def test_delete_refused_while_held_naming_the_holder(admin, fleet):
     with pytest.raises(ValidationError) as error:
         delete_equipment(admin, jcb.id, jcb.version)
     message = error.value.errors["equipment"]
-    assert "Nordic Lifting A/S" in message and "retire it or unassign it first" in message
+    assert message == ("Machine JCB-540-0117 is held by Nordic Lifting A/S; retire it or "
+                       "unassign it first.")
+    assert delete_refusal(admin, jcb.id) == message
     assert Equipment.get_or_none(Equipment.id == jcb.id) is not None
 
 
@@ -326,11 +330,13 @@ def test_delete_refused_once_it_has_history(admin, fleet):
     record_event(admin, equipment_id=gen.id, type="alarm", message="Low oil")
     with pytest.raises(ValidationError, match="retire it instead"):
         delete_equipment(admin, gen.id, gen.version)
+    assert "retire it instead" in delete_refusal(admin, gen.id)
     assert Equipment.select().where(Equipment.id.in_([jcb.id, gen.id])).count() == 2
 
 
 def test_delete_a_machine_without_history(admin, fleet):
     lift = fleet["LFT-GS19-03"]
+    assert delete_refusal(admin, lift.id) is None
     with pytest.raises(Conflict):
         delete_equipment(admin, lift.id, lift.version + 1)
     delete_equipment(admin, lift.id, lift.version)

@@ -404,24 +404,35 @@ def reinstate_equipment(ctx: Context, equipment_id: int, expected_version: int) 
         return machine
 
 
+def _delete_refusal(machine: Equipment) -> str | None:
+    from tui.domain.models import EquipmentEvent
+
+    holder = holder_name(machine.id)
+    if holder is not None:
+        return _("Machine {serial} is held by {holder}; retire it or unassign it first.").format(
+            serial=machine.serial, holder=holder)
+    if (Assignment.select().where(Assignment.equipment == machine.id).exists()
+            or EquipmentEvent.select().where(EquipmentEvent.equipment == machine.id).exists()):
+        return _("Machine {serial} has an assignment or event history; retire it instead so "
+                 "its history is kept.").format(serial=machine.serial)
+    return None
+
+
+def delete_refusal(ctx: Context, equipment_id: int) -> str | None:
+    """Why ``delete_equipment`` would refuse this machine now, or None if it would not: the
+    TUI asks before its confirmation, so nobody confirms a delete that cannot happen."""
+    require(ctx.actor, "equipment.edit")
+    return _delete_refusal(_machine(equipment_id))
+
+
 def delete_equipment(ctx: Context, equipment_id: int, expected_version: int) -> None:
     """Delete a machine entered by mistake. Refused while a customer holds it, and once it has
     any history (assignments or events): retire it instead, so the history is kept."""
-    from tui.domain.models import EquipmentEvent
-
     with write(ctx, "equipment.edit"):
         machine = _machine(equipment_id)
-        holder = holder_name(equipment_id)
-        if holder is not None:
-            raise ValidationError({"equipment": _(
-                "Machine {serial} is held by {holder}; retire it or unassign it first.").format(
-                serial=machine.serial, holder=holder)})
-        if (Assignment.select().where(Assignment.equipment == equipment_id).exists()
-                or EquipmentEvent.select().where(EquipmentEvent.equipment == equipment_id)
-                .exists()):
-            raise ValidationError({"equipment": _(
-                "Machine {serial} has an assignment or event history; retire it instead so "
-                "its history is kept.").format(serial=machine.serial)})
+        refusal = _delete_refusal(machine)
+        if refusal:
+            raise ValidationError({"equipment": refusal})
         before = snapshot(machine)
         deleted = (Equipment.delete()
                    .where(Equipment.id == equipment_id, Equipment.version == expected_version)

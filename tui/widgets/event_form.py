@@ -1,0 +1,146 @@
+"""Record an event on a machine: type, time (UTC, ISO 8601) and message.
+
+The dialog is given a ``submit(type, occurred_at, message)`` callable (the caller's
+service call, events.record_event). The service checks everything; its
+ValidationError messages go under their fields and the dialog stays open. It
+dismisses with what ``submit`` returned (the Recorded result), or None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Footer, Input, Select, Static, TextArea
+
+from tui.domain import models
+from tui.domain.errors import ClientbookError, ValidationError
+from tui.i18n import _, current_language
+from tui.widgets.address_fields import FieldRow, focus_first_error, show_field_errors
+
+FIELDS = ("type", "occurred_at", "message")
+TIME_FORMAT = "%Y-%m-%dT%H:%MZ"
+
+
+class EventFormDialog(ModalScreen[object]):
+    """Dismisses with the recorded event (what ``submit`` returned), or None."""
+
+    DEFAULT_CSS = """
+    EventFormDialog {
+        align: center middle;
+    }
+    EventFormDialog > #event-box {
+        width: 72;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: thick $primary 60%;
+        background: $panel;
+        padding: 0 1;
+    }
+    EventFormDialog #event-title {
+        text-style: bold;
+        margin-bottom: 1;
+    }
+    EventFormDialog #event-message {
+        height: 6;
+        width: 1fr;
+        background: $foreground 10%;
+    }
+    EventFormDialog #event-message:focus {
+        background: $primary 25%;
+    }
+    EventFormDialog #event-error-general {
+        color: $error;
+        height: auto;
+    }
+    EventFormDialog #event-buttons {
+        height: auto;
+        align-horizontal: right;
+        margin-top: 1;
+    }
+    EventFormDialog #event-buttons Button {
+        margin-left: 2;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", _("Cancel"), id="event_form.cancel"),
+        Binding("ctrl+s", "save", _("Record"), id="event_form.save", priority=True),
+    ]
+
+    def __init__(self, title: str, submit: Callable[[str, str, str], object]) -> None:
+        super().__init__()
+        self.heading = title
+        self.submit = submit
+
+    def compose(self) -> ComposeResult:
+        language = current_language()
+        choices = [(choice.label_for(language), key)
+                   for key, choice in self.app.ctx.config.event_types.items()]
+        with Vertical(id="event-box"):
+            yield Static(self.heading, id="event-title", markup=False)
+            yield FieldRow(_("Type"), Select(choices, prompt=_("Choose…"), id="event-type",
+                                             compact=True), field="type", required=True)
+            yield FieldRow(_("Time (UTC)"),
+                           Input(models.utcnow().strftime(TIME_FORMAT), id="event-time",
+                                 compact=True, placeholder=_("2026-03-01T14:30Z")),
+                           field="occurred_at", required=True)
+            yield FieldRow(_("Message"), TextArea(id="event-message", compact=True),
+                           field="message")
+            yield Static(id="event-error-general", markup=False)
+            with Horizontal(id="event-buttons"):
+                yield Button(_("Cancel"), id="event-cancel")
+                yield Button(_("Record"), id="event-save", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#event-type", Select).focus()
+
+    def current(self) -> tuple[str, str, str]:
+        kind = self.query_one("#event-type", Select).value
+        return ("" if kind is Select.NULL else str(kind),
+                self.query_one("#event-time", Input).value,
+                self.query_one("#event-message", TextArea).text)
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        wrong = show_field_errors(self, errors)
+        extra = " ".join(message for field, message in errors.items() if field not in FIELDS)
+        self.query_one("#event-error-general", Static).update(extra)
+        if wrong:
+            focus_first_error(wrong)
+
+    def action_save(self) -> None:
+        kind, when, message = self.current()
+        if not when.strip():  # an empty time would mean "now" to the service: say it instead
+            self.show_errors({"occurred_at": _("Type when it happened, e.g. {example}.").format(
+                example=models.utcnow().strftime(TIME_FORMAT))})
+            return
+        try:
+            recorded = self.submit(kind, when, message)
+        except ValidationError as error:
+            self.show_errors(error.errors)
+            return
+        except ClientbookError as error:
+            self.show_errors({"general": str(error)})
+            return
+        self.dismiss(recorded)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted, "#event-time")
+    def time_submitted(self) -> None:
+        self.focus_next()
+
+    @on(Button.Pressed, "#event-save")
+    def save_pressed(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#event-cancel")
+    def cancel_pressed(self) -> None:
+        self.action_cancel()
