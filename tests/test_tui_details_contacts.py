@@ -18,6 +18,7 @@ from tui.screens.customer_panes.contacts import ContactsPane
 from tui.screens.customer_panes.details import DetailRow, DetailsPane
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.conflict import ConflictDialog
+from tui.widgets.notice_types import NoticeTypesList
 
 
 async def settle(pilot) -> None:
@@ -251,6 +252,81 @@ async def test_conflict_keep_editing_then_overwrite_saves_mine(app_for, as_role,
         stored = Customer.get_by_id(nordic.id)
         assert (stored.name, stored.billing_city, stored.version) == ("Nordic Lifting A/S",
                                                                        "Odense", 3)
+
+
+def notices_text(pane: DetailsPane) -> str:
+    return str(pane.query_one("#notify_event_types_text").render())
+
+
+async def test_notice_types_read_then_edited_with_the_keyboard(app_for, make_customer):
+    customer = make_customer("Picky A/S", notify_event_types=("alarm", "breakdown"))
+    app = app_for()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_details(pilot, customer.id)
+        notices = pane.query_one("#notify_event_types", NoticeTypesList)
+        assert notices_text(pane) == "Breakdown, Alarm"  # in the configuration's order
+        assert not notices.display and pane.query_one("#notify_event_types_text").display
+        await pilot.press("e")
+        assert notices.display and not pane.query_one("#notify_event_types_text").display
+        assert notices.chosen == ("breakdown", "alarm")
+        pane.query_one("#language", Input).focus()
+        await pilot.press("tab")  # the field after the language
+        assert app.focused is notices
+        await pilot.press("space")  # the cursor starts on Service due
+        await pilot.press("down", "down", "space")  # and Alarm goes
+        assert notices.chosen == ("service_due", "breakdown")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert not pane.editing
+        stored = Customer.get_by_id(customer.id)
+        assert (stored.notify_event_types, stored.version) == (["service_due", "breakdown"], 2)
+        event = AuditEvent.get(AuditEvent.entity == "customer", AuditEvent.action == "update")
+        assert event.after["notify_event_types"] == ["service_due", "breakdown"]
+        assert "name" not in event.after  # only what changed
+        assert notices_text(pane) == "Service due, Breakdown"
+
+
+async def test_no_notice_type_reads_none_and_cancel_asks_after_a_change(app_for,
+                                                                        make_customer):
+    customer = make_customer("Quiet A/S", notify_event_types=())
+    app = app_for()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_details(pilot, customer.id)
+        assert notices_text(pane) == "none"
+        await pilot.press("e")
+        pane.query_one("#notify_event_types", NoticeTypesList).focus()
+        await pilot.press("enter")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)  # ticking a notice is a change
+        await pilot.press("y")
+        await pilot.pause()
+        assert not pane.editing and notices_text(pane) == "none"
+        assert Customer.get_by_id(customer.id).notify_event_types == []
+
+
+async def test_conflict_names_the_notices_in_words(app_for, as_role, make_customer):
+    customer = make_customer("Picky A/S", notify_event_types=("alarm",))
+    app = app_for()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_details(pilot, customer.id)
+        await pilot.press("e")
+        pane.query_one("#notify_event_types", NoticeTypesList).focus()
+        await pilot.press("space")  # + Service due
+        other = as_role("administrator", "other")
+        current = get_customer(other, customer.id)
+        update_customer(other, customer.id, current.version, replace(
+            CustomerDraft.from_customer(current), notify_event_types=("custom",)))
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ConflictDialog)
+        assert dialog.changed_keys == ["notify_event_types"]
+        assert dialog.theirs["notify_event_types"] == "Custom"
+        assert dialog.yours["notify_event_types"] == "Service due, Alarm"
+        await pilot.press("o")  # overwrite: mine is saved
+        await pilot.pause()
+        assert Customer.get_by_id(customer.id).notify_event_types == ["service_due", "alarm"]
 
 
 @pytest.fixture

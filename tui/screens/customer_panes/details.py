@@ -30,12 +30,13 @@ from tui.messages import CustomersChanged
 from tui.widgets.address_fields import resolve_country, subdivision_options
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.conflict import OVERWRITE, RELOAD, ConflictDialog
+from tui.widgets.notice_types import NoticeTypesList, notice_labels
 
 PREFIXES = ("billing_", "shipping_")
 INPUTS = ("name", "phone", "email", "website",
           *(p + part for p in PREFIXES for part in ("street", "postal_code", "city", "country")),
           "groups", "currency", "language")
-EDITABLE = "Input, Select, Checkbox, TextArea"
+EDITABLE = "Input, Select, Checkbox, TextArea, SelectionList"
 
 
 def long_labels() -> dict[str, str]:
@@ -51,14 +52,17 @@ def long_labels() -> dict[str, str]:
         "shipping_city": _("Shipping city"), "shipping_country": _("Shipping country"),
         "shipping_state": _("Shipping state/region"),
         "segment": _("Segment"), "groups": _("Groups"), "currency": _("Currency"),
-        "language": _("Language"), "notes": _("Notes"),
+        "language": _("Language"), "notify_event_types": _("Notices its contacts receive"),
+        "notes": _("Notes"),
     }
 
 
 def draft_texts(draft: CustomerDraft, default_country: str | None) -> dict[str, object]:
     """The draft as the fields show it: phone in national form, groups comma-separated."""
+    special = ("phone", "groups", "shipping_same_as_billing", "notify_event_types")
     texts: dict[str, object] = {key: getattr(draft, key) or "" for key in long_labels()
-                                if key not in ("phone", "groups", "shipping_same_as_billing")}
+                                if key not in special}
+    texts["notify_event_types"] = tuple(draft.notify_event_types or ())
     texts["phone"] = format_phone(draft.phone, draft.billing_country or default_country)
     texts["groups"] = ", ".join(draft.groups)
     texts["shipping_same_as_billing"] = bool(draft.shipping_same_as_billing)
@@ -161,6 +165,10 @@ class DetailsPane(Vertical):
             yield text("groups", _("Groups"), placeholder=_("comma-separated"))
             yield text("currency", _("Currency"), classes="code")
             yield text("language", _("Language"), classes="code")
+            yield DetailRow(_("Notices its contacts receive"),
+                            Static("", id="notify_event_types_text", markup=False),
+                            NoticeTypesList(config.event_types, (), id="notify_event_types"),
+                            field="notify_event_types")
             yield DetailRow(_("Notes"), TextArea(id="notes", compact=True), field="notes")
         with Horizontal(id="details-bar"):
             yield Static("", id="details-meta", markup=False)
@@ -211,6 +219,10 @@ class DetailsPane(Vertical):
         self.query_one("#segment", Select).value = (
             segment if segment in self.app.ctx.config.segments else Select.NULL)
         self.query_one("#notes", TextArea).load_text(str(texts.get("notes") or ""))
+        notices = tuple(texts.get("notify_event_types") or ())
+        self.query_one("#notify_event_types", NoticeTypesList).set_chosen(notices)
+        self.query_one("#notify_event_types_text", Static).update(
+            notice_labels(self.app.ctx.config.event_types, notices))
         for prefix in PREFIXES:
             self._sync_country(prefix)
             state = str(texts.get(prefix + "state") or "")
@@ -236,6 +248,8 @@ class DetailsPane(Vertical):
         segment = self.query_one("#segment", Select).value
         texts["segment"] = "" if segment is Select.NULL else str(segment)
         texts["notes"] = self.query_one("#notes", TextArea).text
+        texts["notify_event_types"] = self.query_one("#notify_event_types",
+                                                     NoticeTypesList).chosen
         return texts
 
     def read_draft(self) -> CustomerDraft:
@@ -296,6 +310,9 @@ class DetailsPane(Vertical):
         self.query_one("#edit").display = not editing and actor.can("customer.edit")
         self.query_one("#save").display = self.query_one("#cancel").display = editing
         self.query_one("#delete").display = not editing and actor.can("customer.delete")
+        # reading: the chosen notices in words; editing: the list to tick them
+        self.query_one("#notify_event_types").display = editing
+        self.query_one("#notify_event_types_text").display = not editing
         self.set_class(editing, "-editing")
         self.refresh_bindings()
 
@@ -419,6 +436,8 @@ class DetailsPane(Vertical):
     def _display(self, key: str, value: object) -> str:
         if isinstance(value, bool):
             return _("Yes") if value else _("No")
+        if key == "notify_event_types":
+            return notice_labels(self.app.ctx.config.event_types, value)
         if key == "segment":
             segments = self.app.ctx.config.segments
             return segments[value].label_for(current_language()) if value in segments else \
