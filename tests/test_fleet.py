@@ -122,6 +122,14 @@ def test_search_matches_every_column_literally(admin, fleet, text, expected):
     assert page.total == len(expected)
 
 
+def test_search_takes_backslashes_literally(admin, make_machine):
+    make_machine("BS-1", name="Share \\\\yard\\pump")
+    make_machine("BS-2", name="yard pump")
+    assert serials(search_equipment(admin, "\\")) == ["BS-1"]
+    assert serials(search_equipment(admin, "\\yard\\p")) == ["BS-1"]
+    assert serials(search_equipment(admin, "yard")) == ["BS-1", "BS-2"]
+
+
 def test_search_uses_the_holders_current_name(admin, fleet):
     nordic = fleet["nordic"]
     draft = replace(CustomerDraft.from_customer(nordic), name="Nordic Hoist A/S")
@@ -193,6 +201,13 @@ def test_paging_in_sql(admin, make_machine):
     assert serials(second) == [f"M-{i:03d}" for i in range(10, 20)]
     assert serials(last) == [f"M-{i:03d}" for i in range(20, 25)] and last.offset == 20
     assert search_equipment(admin, limit=10, offset=30).rows == []
+    # with words, the count comes with the page; past the end it is still right
+    worded = search_equipment(admin, "m-0 lift", limit=10, offset=10)
+    assert (serials(worded), worded.total) == ([f"M-{i:03d}" for i in range(10, 20)], 25)
+    beyond = search_equipment(admin, "m-0", limit=10, offset=30)
+    assert (beyond.rows, beyond.total) == ([], 25)
+    by_holder = search_equipment(admin, "m-01", sort="holder", limit=5, offset=5)
+    assert (serials(by_holder), by_holder.total) == ([f"M-01{i}" for i in range(5, 10)], 10)
 
 
 def test_reading_the_register_needs_equipment_view(db, config, fleet):
