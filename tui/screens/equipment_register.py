@@ -190,8 +190,10 @@ class EquipmentRegisterScreen(MachineEditing, Screen):
             sort=SORT_LABELS[self.sort])
 
     def cursor_row(self) -> FleetRow | None:
+        if self.page is None:  # nothing loaded yet
+            return None
         table = self.query_one(FleetTable)
-        if self.page is None or not table.row_count:
+        if not table.row_count:
             return None
         row_key, _column = table.coordinate_to_cell_key(table.cursor_coordinate)
         wanted = int(row_key.value)
