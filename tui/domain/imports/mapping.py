@@ -142,6 +142,7 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
 WEAK_NAMES = ("name", "nom", "navn")  # see the module docstring
 # Columns of our own error files: re-importing a corrected error file ignores them quietly.
 ERROR_COLUMNS = ("error_line", "error_field", "error_message")
+_ERROR_KEYS = {fold(c) for c in ERROR_COLUMNS}
 
 LABELS = {
     "name": N_("name"), "external_id": N_("external id"), "phone": N_("phone"),
@@ -307,7 +308,7 @@ def preview_mapping(kind: str, headers: Sequence[str],
     for index, key in enumerate(folded):
         if index in chosen:
             continue
-        if key in ERROR_COLUMNS:
+        if key in _ERROR_KEYS:
             chosen[index] = (None, "error")
             continue
         field = _INDEXES[kind].get(key)

@@ -112,7 +112,11 @@ def detect_delimiter(sample: list[str]) -> str:
     best, best_score = ",", (-1, 0)
     text = "\n".join(sample)
     for delimiter in DELIMITERS:
-        widths = [len(row) for row in csv.reader(text.splitlines(), delimiter=delimiter) if row]
+        try:
+            widths = [len(row) for row in csv.reader(text.splitlines(), delimiter=delimiter)
+                      if row]
+        except csv.Error:  # e.g. a huge field: reading the rows will say where
+            continue
         if not widths or widths[0] < 2:
             continue
         consistent = sum(1 for w in widths if w == widths[0])
