@@ -26,6 +26,7 @@ from tui.domain.imports.values import (
     choice_keys,
     country_text,
     currency_text,
+    language_text,
     join_name,
     parse_bool,
     parse_date,
@@ -37,8 +38,7 @@ from tui.domain.imports.values import (
 from tui.domain.services.contacts import ContactDraft, validate_contact
 from tui.domain.services.customers import CustomerDraft, validate_customer
 from tui.domain.services.equipment import EquipmentDraft, validate_equipment
-from tui.domain.validation import Errors, FieldError, clean_text
-from tui.i18n import _
+from tui.domain.validation import Errors, FieldError, clean_text, normalize_country
 
 EXTERNAL_ID_LIMIT = 100
 NO_NOTICES = ("none", "aucun", "aucune", "ingen", "-")
@@ -95,7 +95,11 @@ def customer_draft_fields(config: Config, given: Mapping[str, str]) -> tuple[dic
     for name in CUSTOMER_TEXT:
         text = given.get(name, "")
         if text.strip():
-            draft[name] = country_text(text) if name.endswith("country") else text
+            if name.endswith("country"):
+                text = country_text(text)
+            elif name == "language":
+                text = language_text(text)
+            draft[name] = text
     if given.get("phone", "").strip():
         draft["phone"] = phone_text(given["phone"])
     if given.get("segment", "").strip():
@@ -190,6 +194,17 @@ class _CustomerCache:
         return values, draft, (groups_clean if groups is not None else None), external_id, errors
 
 
+def _region(config: Config, customer: dict | None, draft: dict) -> str | None:
+    """Where the row's contact phones are read: the customer's country, even when another
+    of the company's fields is wrong (so the contact's own errors are real ones)."""
+    if customer is not None:
+        return customer["billing_country"]
+    try:
+        return normalize_country(draft.get("billing_country", "")) or config.defaults.country
+    except FieldError:
+        return config.defaults.country
+
+
 def prepare_customers(config: Config, fields: Mapping[str, int],
                       rows: Sequence[tuple[int, list[str]]]) -> list[Prepared]:
     cache = _CustomerCache(config)
@@ -202,7 +217,7 @@ def prepare_customers(config: Config, fields: Mapping[str, int],
         row = Prepared(line, values, dict(errors), customer, draft, groups, external_id)
         contact_given = {part: given[f] for f, part in contact_fields.items()}
         if any(v.strip() for v in contact_given.values()):
-            region = (customer or {}).get("billing_country") or config.defaults.country
+            region = _region(config, customer, draft)
             row.contact, row.contact_given, contact_errors = _validate_contact(
                 config, contact_given, region, "contact_")
             row.errors.update(contact_errors)
@@ -266,9 +281,3 @@ def prepare(kind: str, config: Config, fields: Mapping[str, int],
     raise ValueError(kind)
 
 
-def draft_error(message: str) -> dict[str, str]:
-    return {"": message}
-
-
-__all__ = ["Prepared", "prepare", "cells", "customer_draft_fields", "contact_draft_fields",
-           "draft_error", "_"]

@@ -12,7 +12,8 @@ because no service parses those from text.
   ISO codes and English/French names are ``normalize_country``'s job.
 - ``phone_text``: "Tél. : 01 23 45 67 89 poste 12", "+44 (0)20 7946 0123",
   "0045 12 34 56 78" -> what ``normalize_phone`` reads (extension as ``ext.``).
-- ``currency_text``: €, $, £, "euro" -> ISO codes.
+- ``currency_text``: €, $, £, "euro" -> ISO codes; ``language_text``: "Français",
+  "anglais", "Danish" -> ISO 639-1 codes.
 - ``choice_key``/``choice_keys``: a segment or contact role given by its key or by
   its label in any configured language -> the key.
 - ``split_list``: "a; b" or "a, b" (semicolons win when both appear, so a value
@@ -24,10 +25,14 @@ because no service parses those from text.
 
 from __future__ import annotations
 
+import gettext
 import re
 import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
+from functools import lru_cache
+
+import pycountry
 
 from tui.domain.validation import FieldError
 from tui.i18n import _
@@ -73,6 +78,27 @@ _CURRENCY_ALIASES = {"€": "EUR", "euro": "EUR", "euros": "EUR", "eur": "EUR", 
                      "dkr": "DKK", "couronne danoise": "DKK", "danish krone": "DKK",
                      "chf": "CHF", "franc suisse": "CHF", "swiss franc": "CHF", "c$": "CAD",
                      "ca$": "CAD", "dollar canadien": "CAD", "canadian dollar": "CAD"}
+
+
+@lru_cache(maxsize=1)
+def _language_names() -> dict[str, str]:
+    """Folded English and French language names -> ISO 639-1 code."""
+    french = gettext.translation("iso639-3", pycountry.LOCALES_DIR, languages=["fr"],
+                                 fallback=True)
+    names = {}
+    for language in pycountry.languages:
+        code = getattr(language, "alpha_2", None)
+        if code:
+            names.setdefault(fold(language.name), code)
+            names.setdefault(fold(french.gettext(language.name)), code)
+    names.update({"dansk": "da", "deutsch": "de", "espanol": "es", "english": "en",
+                  "nederlands": "nl", "norsk": "no", "svenska": "sv", "italiano": "it"})
+    return names
+
+
+def language_text(value: str) -> str:
+    """"Français", "French", "anglais" -> ISO 639-1 code; anything else unchanged."""
+    return _language_names().get(fold(value), value)
 
 
 def currency_text(value: str) -> str:

@@ -217,6 +217,7 @@ class Writer:
         handler = {"customers": self._customers, "contacts": self._contacts,
                    "equipment": self._equipment}[self.kind]
         handler(good, plan, result)
+        result.rejected.sort(key=lambda pair: pair[0].line)
         if not self.dry:
             self._apply(plan)
         return result
