@@ -18,9 +18,11 @@ from textual.widgets import Checkbox, Input, Select
 from tui.domain import models
 from tui.domain.context import Actor, Context
 from tui.domain.services.contacts import ContactDraft, add_contact
-from tui.domain.services.customers import CustomerDraft, get_customer, update_customer
+from tui.domain.services.customers import (CustomerDraft, create_customer, get_customer,
+                                           update_customer)
 from tui.domain.services.documents import add_document
 from tui.domain.services.equipment import assign_equipment, unassign_equipment
+from tui.domain.services.events import record_event
 
 
 # == the clock: every date and time on screen comes from here, never from the real clock ==
@@ -84,6 +86,15 @@ def clock(monkeypatch):
         else:
             os.environ["TZ"] = saved_tz
         time.tzset()
+
+
+@pytest.fixture(autouse=True)
+def no_mail_settings(monkeypatch):
+    """E-mail not configured, whatever the environment says: the wizard and outbox say so."""
+    for variable in ("CLIENTBOOK_SMTP_HOST", "CLIENTBOOK_SMTP_PORT", "CLIENTBOOK_SMTP_SECURITY",
+                     "CLIENTBOOK_SMTP_USERNAME", "CLIENTBOOK_SMTP_PASSWORD",
+                     "CLIENTBOOK_MAIL_FROM"):
+        monkeypatch.delenv(variable, raising=False)
 
 
 async def settled(pilot) -> None:
@@ -295,6 +306,30 @@ def test_customer_details_editing(snap_compare, app_for, nordic):
     assert snap_compare(app_for("administrator", "mette"), run_before=run)
 
 
+def test_customer_details_notices(snap_compare, app_for, nordic):
+    """The end of the form: the relationship and the notices its contacts receive, in words."""
+    async def run(pilot):
+        await open_customer(pilot, nordic.id)
+        pilot.app.screen.query_one("#fields").scroll_end(animate=False)
+        await settled(pilot)
+
+    assert snap_compare(app_for("administrator", "mette"), run_before=run)
+
+
+def test_customer_details_editing_notices(snap_compare, app_for, nordic):
+    """Editing: the multi-select, with Alarm unticked from the keyboard."""
+    async def run(pilot):
+        await open_customer(pilot, nordic.id)
+        await pilot.press("e")
+        await settled(pilot)
+        pilot.app.screen.query_one("#notify_event_types").focus()
+        await pilot.press("down", "down", "space")
+        pilot.app.screen.query_one("#fields").scroll_end(animate=False)
+        await settled(pilot)
+
+    assert snap_compare(app_for("administrator", "mette"), run_before=run)
+
+
 def test_customer_contacts(snap_compare, app_for, nordic):
     async def run(pilot):
         await open_customer(pilot, nordic.id, "2")
@@ -409,6 +444,54 @@ def test_assignment_history(snap_compare, app_for, nordic):
     async def run(pilot):
         await open_customer(pilot, nordic.id, "3")
         await pilot.press("h")
+        await settled(pilot)
+
+    assert snap_compare(app_for("administrator", "mette"), run_before=run)
+
+
+# == the outbox ===========================================================================
+
+@pytest.fixture
+def outbox(admin, nordic, clock):
+    """Sent, failed and pending messages: equipment events to Anders, welcomes in French."""
+    machines = {m.serial: m.id for m in models.Equipment.select()}
+    clock.set(datetime(2026, 11, 21, 10, 15))
+    record_event(admin, type="breakdown", message="Hydraulic pump leaking",
+                 equipment_id=machines["CAT-320-0042"])
+    models.Notification.update(status="sent", attempts=1,
+                               sent_at=datetime(2026, 11, 21, 10, 16)).execute()
+    clock.set(datetime(2026, 11, 22, 16, 40))
+    create_customer(admin, CustomerDraft(
+        name="Bâtir Rental SARL", billing_country="FR", language="fr", contacts=(
+            ContactDraft(name="Camille Durand", email="camille@batir-rental.example"),
+            ContactDraft(name="Hugo Petit", email="hugo@batir-rental.example"))),
+        send_welcome=True)
+    models.Notification.update(
+        status="failed", attempts=1, last_error="recipient refused: 550 5.1.1 no such user").where(
+        models.Notification.recipient_name == "Hugo Petit").execute()
+    clock.set(datetime(2026, 11, 23, 9, 12))
+    record_event(admin, type="alarm", message="Overload alarm on boom",
+                 equipment_id=machines["JCB-540-0117"])
+    clock.set(NOW)
+
+
+async def open_outbox(pilot):
+    from tui.screens.outbox import OutboxScreen
+
+    await settled(pilot)
+    await pilot.press("f4")
+    await settled(pilot)
+    assert isinstance(pilot.app.screen, OutboxScreen)
+
+
+def test_outbox_pending_sent_and_failed(snap_compare, app_for, outbox):
+    assert snap_compare(app_for("administrator", "mette"), run_before=open_outbox)
+
+
+def test_outbox_message_view(snap_compare, app_for, outbox):
+    async def run(pilot):
+        await open_outbox(pilot)
+        await pilot.press("down", "enter")  # Hugo Petit's failed welcome
         await settled(pilot)
 
     assert snap_compare(app_for("administrator", "mette"), run_before=run)
