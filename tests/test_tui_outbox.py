@@ -243,6 +243,31 @@ async def test_retry_marked_rows_only_touches_failed_ones(app_for, outbox):
         assert screen.marked == set()
 
 
+async def test_pages_follow_the_cursor(app_for, outbox, monkeypatch):
+    monkeypatch.setattr("tui.screens.outbox.PAGE_SIZE", 3)
+    app = app_for()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_outbox(pilot)
+        assert len(rows(screen)) == 3
+        assert text(screen, "#outbox-status").startswith("1–3 of 4")
+        await pilot.press("down", "down", "down")  # off the last row: the next page
+        await settle(pilot)
+        assert [r["recipient"].split("\n")[0] for r in rows(screen)] == ["Mette Jensen"]
+        assert text(screen, "#outbox-status").startswith("4–4 of 4")
+        await pilot.press("up")  # off the first row: back, on its last row
+        await settle(pilot)
+        assert len(rows(screen)) == 3
+        assert screen.query_one(OutboxTable).cursor_row == 2
+
+
+async def test_palette_offers_send_and_refresh(app_for, outbox):
+    app = app_for()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_outbox(pilot)
+        labels = [label for label, _callback in screen.palette_actions()]
+        assert labels[0] == "Send due e-mails now" and "Refresh the outbox" in labels
+
+
 # -- who may -------------------------------------------------------------------------------
 
 async def test_limited_role_cannot_open_the_outbox(app_for, outbox):
