@@ -13,7 +13,10 @@ Matching, so that running a file again creates no duplicates:
 - customers: by external id when the row has one; otherwise, or when no
   customer has that external id, by normalised name (``name_key``) plus the
   same phone or the same e-mail, among customers without an external id. A row
-  with neither phone nor e-mail matches by name plus postal code and city.
+  with neither phone nor e-mail matches by name plus postal code and city. The
+  external id ``clientbook-<id>`` (how exports name a customer that has none)
+  also finds customer <id> of this database when it has no external id and
+  the same name.
 - contacts: within their customer, by e-mail; a row without an e-mail (or whose
   e-mail no contact has) by name, among contacts without another e-mail.
 - machines: by serial number.
@@ -271,6 +274,14 @@ class Writer:
         for part in _chunks(externals):
             for found in Customer.select().where(Customer.external_id.in_(part)).dicts():
                 by_external[found["external_id"]] = found
+        # "clientbook-<id>": an export of this database naming a customer without an
+        # external id; it is that customer when the name still agrees.
+        synthetic = {int(m.group(1)): e for e in externals - set(by_external)
+                     if (m := SYNTHETIC_ID.match(e))}
+        for part in _chunks(synthetic):
+            for found in Customer.select().where(Customer.id.in_(part),
+                                                 Customer.external_id.is_null()).dicts():
+                by_external[("self", synthetic[found["id"]])] = found
         for part in _chunks(names):
             query = (Customer.select().where(Customer.name_key.in_(part))
                      .order_by(Customer.id).dicts())
@@ -284,6 +295,10 @@ class Writer:
             if key in self.seen:
                 return "seen", self.seen[key]
         current = by_external.get(row.external_id) if row.external_id else None
+        if current is None and row.external_id:
+            itself = by_external.get(("self", row.external_id))
+            if itself is not None and itself["name_key"] == row.customer["name_key"]:
+                current = itself
         if current is None:
             current = next((c for c in by_name.get(row.customer["name_key"], ())
                             if c["external_id"] is None and _same_company(row.customer, c)),
@@ -315,7 +330,8 @@ class Writer:
         same_groups = row.groups is None or (sorted(map(str.casefold, row.groups))
                                              == sorted(map(str.casefold, old_groups)))
         extra = {}
-        if row.external_id and current["external_id"] is None:
+        if (row.external_id and current["external_id"] is None
+                and row.external_id != f"clientbook-{current['id']}"):
             extra["external_id"] = row.external_id
         if not _diff(current, quick, quick) and same_groups:
             return extra, None
