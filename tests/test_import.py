@@ -260,6 +260,20 @@ def test_a_customer_with_another_external_id_is_not_taken(admin, tmp_path):
     assert report.counts["customer"].created == 1 and Customer.select().count() == 2
 
 
+def test_branches_with_their_own_external_ids_stay_apart(admin, tmp_path):
+    """Same name and phone, two external ids: two customers, in one run and in a re-run."""
+    rows = [["External ID", "Name", "Phone", "Contact"],
+            ["B-1", "Hire Co Ltd", "+44 113 496 0000", "Ann"],
+            ["B-2", "Hire Co Ltd", "+44 113 496 0000", "Bob"],
+            ["B-1", "Hire Co Ltd", "+44 113 496 0000", "Cy"]]
+    path = write_csv(tmp_path / "b.csv", rows)
+    report = import_file(admin, "customers", path)
+    assert report.counts["customer"].created == 2 and report.counts["contact"].created == 3
+    assert {c.external_id: sorted(k.name for k in c.contacts) for c in Customer.select()} == {
+        "B-1": ["Ann", "Cy"], "B-2": ["Bob"]}
+    assert import_file(admin, "customers", path).created == 0
+
+
 # ---------------------------------------------------------------- contacts and equipment files
 
 

@@ -7,7 +7,8 @@ Import, step by step (each step is what a screen or a command shows):
    (``ImportFileError`` when the file cannot be read).
 3. ``preview = preview_mapping(kind, source.headers, parse_mapping(["Société=name"]))``
    -- which column feeds which field, which are ignored, and ``preview.problems``
-   (``MappingError`` for an unreadable ``--map``). Show ``preview.describe()``.
+   (``MappingError`` for an unreadable ``--map``). Show ``preview.describe()``;
+   ``fields_for(kind)`` lists (field, label) pairs for a mapping step to offer.
 4. ``report = run_import(ctx, source, preview, ImportOptions(on_match="skip",
    dry_run=False), progress=callback)`` -- batches, job, error file; a progress
    callback may raise ``ImportCancelled`` to stop after the current batch.
@@ -52,6 +53,8 @@ from tui.domain.imports.mapping import (
     KINDS,
     MappingError,
     MappingPreview,
+    field_label,
+    fields_for,
     parse_mapping,
     preview_mapping,
 )
@@ -62,7 +65,7 @@ __all__ = [
     "FIELDS", "FORMATS", "KINDS", "CsvFile", "ImportCancelled", "ImportFileError",
     "ImportOptions", "ImportProgress", "ImportReport", "MappingError", "MappingPreview",
     "MappingProblem", "RowError", "UndoRefused", "UndoReport", "check_permissions",
-    "default_file_name", "export", "export_to_path", "get_job", "guard_cell", "import_file",
+    "default_file_name", "export", "export_to_path", "field_label", "fields_for", "get_job", "guard_cell", "import_file",
     "list_jobs", "open_csv", "parse_mapping", "plan_import", "preview_mapping",
     "required_permissions", "run_import", "undo_import",
 ]

@@ -51,6 +51,7 @@ from __future__ import annotations
 import csv
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -273,6 +274,9 @@ _WORKER_CONFIG = None
 
 def _worker_start(config_path: str, language: str) -> None:
     global _WORKER_CONFIG
+    # Ctrl-C reaches the whole process group: the main process stops the import (and these
+    # workers); a worker that died of it first would only print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     set_language(language)
     _WORKER_CONFIG = load_config(config_path)
 

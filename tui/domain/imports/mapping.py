@@ -228,6 +228,11 @@ def field_label(field: str) -> str:
     return _(LABELS.get(field, field))
 
 
+def fields_for(kind: str) -> list[tuple[str, str]]:
+    """(field key, label) of a kind, in order: the choices a mapping step offers."""
+    return [(name, field_label(name)) for name in FIELDS[kind]]
+
+
 def _index(kind: str) -> dict[str, str]:
     index: dict[str, str] = {}
     for field, aliases in FIELDS[kind].items():

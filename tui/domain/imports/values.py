@@ -146,12 +146,22 @@ def choice_key(choices: Mapping, value: str) -> str:
     text = value.strip()
     if text in choices:
         return text
-    wanted = fold(text)
-    for key, choice in choices.items():
-        labels = (key, choice.label, *choice.labels.values())
-        if any(fold(label) == wanted for label in labels):
-            return key
-    return text
+    return _choice_index(choices).get(fold(text), text)
+
+
+_CHOICE_INDEXES: dict[int, tuple[Mapping, dict[str, str]]] = {}
+
+
+def _choice_index(choices: Mapping) -> dict[str, str]:
+    """Folded keys and labels (every language) -> key; built once per list of choices."""
+    found = _CHOICE_INDEXES.get(id(choices))
+    if found is None or found[0] is not choices:
+        index: dict[str, str] = {}
+        for key, choice in choices.items():
+            for label in (key, choice.label, *choice.labels.values()):
+                index.setdefault(fold(label), key)
+        found = _CHOICE_INDEXES[id(choices)] = (choices, index)
+    return found[1]
 
 
 def choice_keys(choices: Mapping, value: str) -> tuple[str, ...]:

@@ -50,6 +50,7 @@ from tui.domain.models import (
     Equipment,
     GroupMembership,
     ImportItem,
+    JSONField,
     utcnow,
 )
 from tui.domain.services._base import snapshot
@@ -127,7 +128,15 @@ def bulk_insert(db, model: type[Model], rows: list[dict]) -> None:
     fields = [model._meta.fields[name] for name in names]
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
     marks = ", ".join("?" * len(fields))
-    data = [[f.db_value(row[name]) for f, name in zip(fields, names)] for row in rows]
+    # Text, numbers, booleans, datetimes and ids go to sqlite3 as they are, as peewee
+    # passes them; only JSON needs converting.
+    convert = [(i, f.db_value) for i, f in enumerate(fields) if isinstance(f, JSONField)]
+    data = []
+    for row in rows:
+        values = [row[name] for name in names]
+        for i, db_value in convert:
+            values[i] = db_value(values[i])
+        data.append(values)
     db.cursor().executemany(
         f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})', data)
 
@@ -138,9 +147,10 @@ def _chunks(values, size: int = CHUNK):
         yield values[start:start + size]
 
 
-def _customer_keys(values: dict, external_id: str | None) -> list[tuple]:
-    keys = [("ext", external_id)] if external_id else []
+def _company_keys(values: dict) -> list[tuple]:
+    """Keys under which a customer WITHOUT an external id is matched (see the docstring)."""
     key = values["name_key"]
+    keys = []
     if values["phone"]:
         keys.append(("phone", key, values["phone"]))
     if values["email_key"]:
@@ -266,10 +276,10 @@ class Writer:
                 self._commit_contact(row, customer_id, contact, plan, result)
 
     def _fetch_customers(self, rows: list[Prepared]) -> tuple[dict, dict]:
+        """The batch's candidates: by external id, by "clientbook-<id>", by name key."""
         externals = {r.external_id for r in rows if r.external_id
                      and ("ext", r.external_id) not in self.seen}
-        names = {r.customer["name_key"] for r in rows
-                 if not any(k in self.seen for k in _customer_keys(r.customer, r.external_id))}
+        names = {r.customer["name_key"] for r in rows}
         by_external, by_name = {}, defaultdict(list)
         for part in _chunks(externals):
             for found in Customer.select().where(Customer.external_id.in_(part)).dicts():
@@ -283,26 +293,34 @@ class Writer:
                                                  Customer.external_id.is_null()).dicts():
                 by_external[("self", synthetic[found["id"]])] = found
         for part in _chunks(names):
-            query = (Customer.select().where(Customer.name_key.in_(part))
+            query = (Customer.select().where(Customer.name_key.in_(part),
+                                             Customer.external_id.is_null())
                      .order_by(Customer.id).dicts())
             for found in query:
                 by_name[found["name_key"]].append(found)
         return by_external, by_name
 
     def _match(self, row: Prepared, by_external: dict, by_name: dict):
-        """("seen", id) | ("existing", id, current row) | None for a new customer."""
-        for key in _customer_keys(row.customer, row.external_id):
-            if key in self.seen:
-                return "seen", self.seen[key]
-        current = by_external.get(row.external_id) if row.external_id else None
-        if current is None and row.external_id:
-            itself = by_external.get(("self", row.external_id))
-            if itself is not None and itself["name_key"] == row.customer["name_key"]:
+        """("seen", id) | ("existing", id, current row) | None for a new customer.
+
+        The in-run map (``seen``) follows the database's rules exactly, so a run that
+        resumes an interrupted one decides as one uninterrupted run would.
+        """
+        external_id, values = row.external_id, row.customer
+        current = None
+        if external_id:
+            if ("ext", external_id) in self.seen:
+                return "seen", self.seen[("ext", external_id)]
+            current = by_external.get(external_id)
+            itself = by_external.get(("self", external_id))
+            if current is None and itself is not None and itself["name_key"] == values["name_key"]:
                 current = itself
         if current is None:
-            current = next((c for c in by_name.get(row.customer["name_key"], ())
-                            if c["external_id"] is None and _same_company(row.customer, c)),
-                           None)
+            for key in _company_keys(values):
+                if key in self.seen:
+                    return "seen", self.seen[key]
+            current = next((c for c in by_name.get(values["name_key"], ())
+                            if c["external_id"] is None and _same_company(values, c)), None)
         if current is None:
             return None
         if current["id"] in self.own["customer"] or current["id"] in self.done["customer"]:
@@ -313,12 +331,14 @@ class Writer:
         found = self._match(row, by_external, by_name)
         if found is None:
             return "new", self._group_ids(row.groups or [], create=True)
-        if found[0] == "seen" or self.on_match == "skip":
-            return found[0] if found[0] == "seen" else "skip", found[1]
+        if found[0] == "seen":
+            return found
         _state, customer_id, current = found
+        if self.on_match == "skip":
+            return "skip", customer_id, current
         changes, groups = self._customer_changes(row, current)
         if not changes and groups is None:
-            return "unchanged", customer_id
+            return "unchanged", customer_id, current
         return "update", customer_id, current, changes, groups
 
     def _customer_changes(self, row: Prepared, current: dict) -> tuple[dict, list | None]:
@@ -420,9 +440,19 @@ class Writer:
                            before=_jsonable(before))
                 counts.updated += 1
                 result.touched.add(customer_id)
+        if state == "seen":
+            return customer_id
         self.done["customer"].add(customer_id)
-        for key in _customer_keys(row.customer, row.external_id):
-            self.seen.setdefault(key, customer_id)
+        if row.external_id:
+            self.seen.setdefault(("ext", row.external_id), customer_id)
+        if state == "new":
+            keeps = row.external_id
+        else:
+            current, changes = decision[2], (decision[3] if state == "update" else {})
+            keeps = changes.get("external_id", current["external_id"])
+        if keeps is None:  # matched by name and phone/e-mail/place from now on
+            for key in _company_keys(row.customer):
+                self.seen.setdefault(key, customer_id)
         return customer_id
 
     # ---------------------------------------------------------------- contacts
