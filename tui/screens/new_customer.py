@@ -397,9 +397,7 @@ class NewCustomerScreen(Screen):
             (_("Groups"), ", ".join(groups) or _("(none)")),
             (_("Currency"), values["currency"]),
             (_("Language"), LANGUAGES.get(values["language"], values["language"])),
-            (_("Notices its contacts receive"),
-             notice_labels(config.event_types, values["notify_event_types"])),
-            (_("Welcome e-mail"), self._welcome_summary()),
+            (_("Notices"), notice_labels(config.event_types, values["notify_event_types"])),
             (_("Contacts"), str(len(contacts)) if contacts else _("(none)")),
         ]
         for number, contact in enumerate(contacts, 1):
@@ -420,15 +418,9 @@ class NewCustomerScreen(Screen):
         box = self.query_one("#welcome", Checkbox)
         return box.value and not box.disabled and self.welcome_count() > 0
 
-    def _welcome_summary(self) -> str:
-        if not self.sends_welcome():
-            return _("not sent")
-        count = self.welcome_count()
-        return ngettext("to {count} contact, queued in the outbox",
-                        "to {count} contacts, queued in the outbox", count).format(count=count)
-
     def _show_welcome(self) -> None:
-        """Offer the welcome e-mail only when some contact has an address; say to how many."""
+        """Offer the welcome e-mail only when some contact has an address; say whether it
+        will be sent, and to how many."""
         box = self.query_one("#welcome", Checkbox)
         count = self.welcome_count()
         box.disabled = count == 0
@@ -436,10 +428,16 @@ class NewCustomerScreen(Screen):
             box.value = False
             hint = (_("None of the contacts has an e-mail address.") if self.contacts
                     else _("No contacts to welcome."))
-        else:
-            hint = ngettext("{count} contact has an e-mail address and would get one.",
-                            "{count} contacts have an e-mail address and would get one.",
+        elif box.value:
+            hint = ngettext("Will be sent to the {count} contact with an e-mail address.",
+                            "Will be sent to the {count} contacts with an e-mail address.",
                             count).format(count=count)
+        else:
+            hint = _("Not sent.") + " " + ngettext(
+                "{count} contact has an e-mail address and would get one.",
+                "{count} contacts have an e-mail address and would get one.",
+                count).format(count=count)
+        if count:
             try:
                 configured = smtp_settings(self.app.ctx.config, os.environ) is not None
             except ConfigError as error:
@@ -455,7 +453,7 @@ class NewCustomerScreen(Screen):
     @on(Checkbox.Changed, "#welcome")
     def _welcome_changed(self) -> None:
         if self.step == REVIEW:
-            self._show_summary()
+            self._show_welcome()
 
     def action_toggle_welcome(self) -> None:
         box = self.query_one("#welcome", Checkbox)
