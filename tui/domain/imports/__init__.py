@@ -39,7 +39,6 @@ from tui.domain.imports.importer import (
     ImportProgress,
     ImportReport,
     MappingProblem,
-    RowError,
     check_permissions,
     get_job,
     import_file,
@@ -59,6 +58,7 @@ from tui.domain.imports.mapping import (
     preview_mapping,
 )
 from tui.domain.imports.reading import CsvFile, ImportFileError, open_csv
+from tui.domain.imports.report import RowError
 from tui.domain.imports.undo import UndoRefused, UndoReport, undo_import
 
 __all__ = [

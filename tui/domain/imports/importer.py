@@ -48,14 +48,13 @@ raises ``MappingProblem`` (carrying the preview) when the mapping is not usable.
 
 from __future__ import annotations
 
-import csv
 import multiprocessing
 import os
 import signal
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from time import perf_counter
 
@@ -63,19 +62,25 @@ from tui.domain.config import load_config
 from tui.domain.context import Context
 from tui.domain.errors import ClientbookError, NotFound, ValidationError
 from tui.domain.imports import searchindex
-from tui.domain.imports.mapping import MappingPreview, field_label, parse_mapping, preview_mapping
+from tui.domain.imports.mapping import MappingPreview, parse_mapping, preview_mapping
 from tui.domain.imports.prepare import Prepared, prepare
 from tui.domain.imports.reading import CsvFile, open_csv
-from tui.domain.imports.writer import ENTITIES, BatchResult, EntityCounts, Writer, new_counts
+from tui.domain.imports.report import (
+    KEPT_ERRORS,
+    ErrorFile,
+    ImportProgress,
+    ImportReport,
+    default_errors_path,
+)
+from tui.domain.imports.writer import BatchResult, EntityCounts, Writer
 from tui.domain.models import AuditEvent, ImportJob, utcnow
 from tui.domain.permissions import require
 from tui.domain.services._base import audit, write
-from tui.i18n import _, current_language, ngettext, set_language
+from tui.i18n import _, current_language, set_language
 
 ON_MATCH = ("skip", "update")
 KIND_PERMISSION = {"customers": "customer.create", "contacts": "contact.edit",
                    "equipment": "equipment.edit"}
-KEPT_ERRORS = 200  # rejected rows kept in the report; all of them go to the error file
 PARALLEL_FROM_LINES = 20_000
 
 
@@ -100,89 +105,6 @@ class ImportOptions:
     workers: int | None = None  # validating processes; None: automatic, 0 or 1: none
     resume: bool = True  # finish an interrupted job of the same file
     fast_index: bool = True  # rebuild the search index once per batch (searchindex.py)
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    field: str  # the file's column(s) at fault, or the field's name when no column holds it
-    message: str
-
-
-@dataclass
-class ImportReport:
-    kind: str
-    file_name: str
-    dry_run: bool
-    job_id: int | None = None
-    status: str = "running"  # done / interrupted
-    rows: int = 0  # data rows read by this run
-    rejected: int = 0
-    counts: dict[str, EntityCounts] = field(default_factory=new_counts)
-    errors: list[RowError] = field(default_factory=list)  # the first KEPT_ERRORS
-    error_file: Path | None = None
-    resumed_after_line: int = 0  # > 0: a resumed job; rows up to this line were done before
-    last_line: int = 0
-    total_lines: int = 0
-    seconds: float = 0.0
-
-    def total(self, what: str) -> int:
-        return sum(getattr(c, what) for c in self.counts.values())
-
-    @property
-    def created(self) -> int:
-        return self.total("created")
-
-    @property
-    def updated(self) -> int:
-        return self.total("updated")
-
-    @property
-    def skipped(self) -> int:
-        """Matched and left alone: on_match "skip", nothing new, or a repeated row."""
-        return self.total("skipped") + self.total("unchanged")
-
-    def counts_dict(self) -> dict:
-        return {entity: c.as_dict() for entity, c in self.counts.items() if c}
-
-    def summary(self) -> list[str]:
-        """Lines for a person: what happened to each kind of record, and to the bad rows."""
-        lines = []
-        if self.dry_run:
-            lines.append(_("Dry run: nothing was changed. The import would do this:"))
-        for entity in ENTITIES:
-            counts = self.counts[entity]
-            if not counts:
-                continue
-            lines.append(_("{entity}: {created} created, {updated} updated, {skipped} skipped "
-                           "({unchanged} unchanged)").format(
-                entity=ENTITY_LABELS[entity](), created=counts.created, updated=counts.updated,
-                skipped=counts.skipped + counts.unchanged, unchanged=counts.unchanged))
-        lines.append(ngettext("{n} row rejected", "{n} rows rejected", self.rejected)
-                     .format(n=self.rejected)
-                     + (_(" (see {file})").format(file=self.error_file)
-                        if self.rejected and self.error_file else ""))
-        if self.status == "interrupted":
-            lines.append(_("Interrupted after line {line}: import the same file again to "
-                           "finish the job.").format(line=self.last_line))
-        return lines
-
-
-ENTITY_LABELS = {"customer": lambda: _("Customers"), "contact": lambda: _("Contacts"),
-                 "group": lambda: _("Groups"), "equipment": lambda: _("Machines"),
-                 "assignment": lambda: _("Assignments")}
-
-
-@dataclass(frozen=True)
-class ImportProgress:
-    line: int  # the file line reached (last row of the committed batch)
-    total_lines: int
-    rows: int  # rows read so far by this run
-    report: ImportReport
-
-    @property
-    def fraction(self) -> float:
-        return min(1.0, self.line / self.total_lines) if self.total_lines else 1.0
 
 
 # ---------------------------------------------------------------- permissions
@@ -211,60 +133,6 @@ def check_permissions(ctx: Context, kind: str, preview: MappingPreview | None = 
                                .format(kind=kind, known=", ".join(KIND_PERMISSION))})
     for permission in required_permissions(kind, preview, on_match):
         require(ctx.actor, permission)
-
-
-# ---------------------------------------------------------------- the error file
-
-
-def default_errors_path(source: Path) -> Path:
-    return source.with_name(source.stem + ".errors.csv")
-
-
-class ErrorFile:
-    """Rejected rows, written as they are found (after their batch), created on the first."""
-
-    def __init__(self, path: Path, headers: tuple[str, ...], preview: MappingPreview,
-                 append: bool):
-        self.path, self.headers, self.preview = path, headers, preview
-        self.append = append and path.exists()
-        self.handle = None
-        self.writer = None
-        self.count = 0
-
-    def column(self, field_name: str) -> str:
-        return self.preview.header_of(field_name) or field_label(field_name) or field_name
-
-    def write(self, row: Prepared, errors: dict[str, str]) -> RowError:
-        columns = [self.column(f) for f in errors]
-        message = " | ".join(f"{c}: {m}" for c, m in zip(columns, errors.values()))
-        if self.writer is None:
-            self.handle = self.path.open("a" if self.append else "w", encoding="utf-8",
-                                         newline="")
-            self.writer = csv.writer(self.handle)
-            if not self.append:
-                self.writer.writerow(["error_line", "error_field", "error_message",
-                                      *self.headers])
-        self.writer.writerow([row.line, " | ".join(columns), message, *row.values])
-        self.count += 1
-        return RowError(row.line, " | ".join(columns), message)
-
-    def flush(self) -> None:
-        if self.handle is not None:
-            self.handle.flush()
-
-    def close(self, *, keep_empty_old: bool) -> None:
-        if self.handle is not None:
-            self.handle.close()
-        elif not keep_empty_old and self.path.exists() and _is_error_file(self.path):
-            self.path.unlink()  # this run had no errors: an older error file would mislead
-
-
-def _is_error_file(path: Path) -> bool:
-    try:
-        with path.open("r", encoding="utf-8", newline="") as handle:
-            return handle.readline().startswith("error_line,")
-    except (OSError, UnicodeDecodeError):
-        return False
 
 
 # ---------------------------------------------------------------- validation in workers

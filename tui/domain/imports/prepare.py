@@ -82,7 +82,8 @@ def cells(fields: Mapping[str, int], values: Sequence[str]) -> dict[str, str]:
             for name, index in fields.items()}
 
 
-def _external_id(value: str) -> str | None:
+def external_id_text(value: str) -> str | None:
+    """An external id cell, checked as any text field; None when blank."""
     text = clean_text(value, limit=EXTERNAL_ID_LIMIT)
     return text or None
 
@@ -180,7 +181,7 @@ class _CustomerCache:
         errors: dict[str, str] = {}
         external_id = None
         try:
-            external_id = _external_id(given.get("external_id", ""))
+            external_id = external_id_text(given.get("external_id", ""))
         except FieldError as error:
             errors["external_id"] = error.message
         draft, problems = customer_draft_fields(self.config, given)
@@ -261,7 +262,7 @@ def prepare_equipment(config: Config, fields: Mapping[str, int],
         except FieldError as error:
             row.errors["retired_on"] = error.message
         try:
-            row.holder_external_id = _external_id(given.get("customer_external_id", ""))
+            row.holder_external_id = external_id_text(given.get("customer_external_id", ""))
             row.holder_name = clean_text(given.get("customer", ""), limit=200) or None
         except FieldError as error:
             row.errors["customer"] = error.message
