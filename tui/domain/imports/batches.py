@@ -8,6 +8,7 @@ dry run; ``writer.Writer`` puts the pieces together and documents the rules.
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -92,12 +93,16 @@ def bulk_insert(db, model: type[Model], rows: list[dict]) -> None:
     # Text, numbers, booleans, datetimes and ids go to sqlite3 as they are, as peewee
     # passes them; only JSON needs converting.
     convert = [(i, f.db_value) for i, f in enumerate(fields) if isinstance(f, JSONField)]
-    data = []
-    for row in rows:
-        values = [row[name] for name in names]
-        for i, db_value in convert:
-            values[i] = db_value(values[i])
-        data.append(values)
+    take = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    if convert:
+        data = []
+        for row in rows:
+            values = list(take(row))
+            for i, db_value in convert:
+                values[i] = db_value(values[i])
+            data.append(values)
+    else:
+        data = [take(row) for row in rows]
     db.cursor().executemany(
         f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})', data)
 
@@ -130,12 +135,13 @@ class BaseWriter:
         self.seen: dict[tuple, int] = {}  # customer match keys -> id, this run
         self.done: dict[str, set[int]] = defaultdict(set)  # handled by this run: not again
         self.own: dict[str, set[int]] = defaultdict(set)  # created by this job (resumed too)
-        self.contacts: dict[int, list[list]] = {}  # customer id -> [[id, name fold, e-mail key]]
+        self.contacts: dict[int, list[list]] = {}  # customer id -> [[id, name key, e-mail key]]
         self.groups: dict[str, int] | None = None
         self.next_ids: dict[type[Model], int] = {}
         self.references: dict[tuple, tuple[int, str, str | None] | str] = {}
         self.row_customer: dict[int, tuple[int, str, str | None]] = {}  # contacts file rows
         self.serials: dict[str, int] = {}
+        self.now = utcnow()
 
     # ---------------------------------------------------------------- shared
 
@@ -164,6 +170,7 @@ class BaseWriter:
 
     def batch(self, rows: list[Prepared]) -> BatchResult:
         result = BatchResult(rows=len(rows), last_line=rows[-1].line if rows else 0)
+        self.now = utcnow()  # one time stamp for everything the batch writes
         if not self.dry:
             self.next_ids.clear()  # taken again under this batch's write lock
         plan = Plan()
@@ -185,7 +192,7 @@ class BaseWriter:
         db = self.ctx.db
         for model in (CustomerGroup, Customer, Contact, Equipment, Assignment):
             bulk_insert(db, model, plan.inserts.get(model, []))
-        now = utcnow()
+        now = self.now
         for model, key, changes in plan.updates:
             stamps = {"version": model.version + 1}
             if "updated_at" in model._meta.fields:

@@ -17,8 +17,7 @@ from tui.domain.imports.batches import (
     jsonable,
 )
 from tui.domain.imports.prepare import Prepared
-from tui.domain.imports.values import fold
-from tui.domain.models import Contact, Customer, CustomerGroup, GroupMembership, utcnow
+from tui.domain.models import Contact, Customer, CustomerGroup, GroupMembership
 from tui.domain.services.contacts import ContactDraft, validate_contact
 from tui.domain.services.customers import CustomerDraft, group_names, validate_customer
 from tui.domain.validation import Errors, email_key
@@ -32,6 +31,14 @@ CUSTOMER_COLUMNS = ("name", "phone", "email", "website", "billing_street", "bill
                     "currency", "language", "notify_event_types", "notes", "name_key",
                     "email_key", "website_key", "search_digits", "external_id")
 CONTACT_COLUMNS = ("name", "email", "phone", "job_title", "roles", "search_digits")
+
+
+def person_key(name: str) -> str:
+    """How a contact's name is compared within its customer: case and spacing ignored.
+
+    Names are stored cleaned (NFC, single spaces), so this is enough; accents count.
+    """
+    return " ".join(name.casefold().split())
 
 
 def _company_keys(values: dict) -> list[tuple]:
@@ -202,7 +209,7 @@ class CustomerRows:
                     found = self._new_id(CustomerGroup)
                     self.groups[name.casefold()] = found
                     plan.inserts[CustomerGroup].append(
-                        {"id": found, "name": name, "created_at": utcnow()})
+                        {"id": found, "name": name, "created_at": self.now})
                     self._item(plan, "group", found, "create")
                     result.counts["group"].created += 1
                 entry = found
@@ -215,7 +222,7 @@ class CustomerRows:
         counts = result.counts["customer"]
         if state == "new":
             customer_id = self._new_id(Customer)
-            now = utcnow()
+            now = self.now
             plan.inserts[Customer].append({
                 **row.customer, "id": customer_id, "external_id": row.external_id,
                 "created_at": now, "updated_at": now, "created_by": self.login,
@@ -272,7 +279,7 @@ class CustomerRows:
             query = (Contact.select(Contact.id, Contact.customer, Contact.name, Contact.email)
                      .where(Contact.customer.in_(part)).order_by(Contact.id).tuples())
             for contact_id, customer_id, name, email in query:
-                self.contacts[customer_id].append([contact_id, fold(name), email_key(email)])
+                self.contacts[customer_id].append([contact_id, person_key(name), email_key(email)])
 
     def _find_contact(self, customer_id: int, values: dict) -> int | None:
         known = self.contacts.get(customer_id, [])
@@ -281,7 +288,7 @@ class CustomerRows:
             for contact_id, _name, email in known:
                 if email == wanted_email:
                     return contact_id
-        wanted_name = fold(values["name"])
+        wanted_name = person_key(values["name"])
         for contact_id, name, email in known:
             if name == wanted_name and (not wanted_email or not email):
                 return contact_id
@@ -324,13 +331,13 @@ class CustomerRows:
         state = decision[0]
         if state == "new":
             contact_id = self._new_id(Contact)
-            now = utcnow()
+            now = self.now
             plan.inserts[Contact].append({**row.contact, "id": contact_id,
                                           "customer": customer_id, "created_at": now,
                                           "updated_at": now, "version": 1})
             self._item(plan, "contact", contact_id, "create", version=1)
             self.contacts.setdefault(customer_id, []).append(
-                [contact_id, fold(row.contact["name"]), email_key(row.contact["email"])])
+                [contact_id, person_key(row.contact["name"]), email_key(row.contact["email"])])
             counts.created += 1
             result.touched.add(customer_id)
         else:
@@ -346,7 +353,7 @@ class CustomerRows:
                            before=jsonable({c: current[c] for c in changes}))
                 for entry in self.contacts.get(customer_id, []):
                     if entry[0] == contact_id:
-                        entry[1] = fold(changes.get("name", current["name"]))
+                        entry[1] = person_key(changes.get("name", current["name"]))
                         entry[2] = email_key(changes.get("email", current["email"]))
                 counts.updated += 1
                 result.touched.add(customer_id)

@@ -16,7 +16,7 @@ from tui.domain.imports.batches import (
     jsonable,
 )
 from tui.domain.imports.prepare import Prepared
-from tui.domain.models import Assignment, Equipment, utcnow
+from tui.domain.models import Assignment, Equipment
 from tui.domain.services.equipment import EquipmentDraft, validate_equipment
 from tui.i18n import _
 
@@ -110,7 +110,7 @@ class EquipmentRows:
         if state == "new":
             _s, holder, retired_at = decision
             machine_id = self._new_id(Equipment)
-            now = utcnow()
+            now = self.now
             plan.inserts[Equipment].append({**row.equipment, "id": machine_id,
                                             "retired_at": retired_at, "created_at": now,
                                             "updated_at": now, "version": 1})
@@ -145,7 +145,7 @@ class EquipmentRows:
         assignment_id = self._new_id(Assignment)
         plan.inserts[Assignment].append({
             "id": assignment_id, "equipment": machine_id, "customer_id": customer_id,
-            "customer_name": customer_name, "assigned_at": utcnow(),
+            "customer_name": customer_name, "assigned_at": self.now,
             "assigned_by": self.login, "unassigned_at": None, "unassigned_by": None})
         self._item(plan, "assignment", assignment_id, "create")
         result.counts["assignment"].created += 1

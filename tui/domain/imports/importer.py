@@ -150,7 +150,10 @@ def _worker_start(config_path: str, language: str) -> None:
 
 
 def _worker_prepare(kind, fields, rows, regions):
-    return prepare(kind, _WORKER_CONFIG, fields, rows, regions)
+    prepared = prepare(kind, _WORKER_CONFIG, fields, rows, regions)
+    for row in prepared:
+        row.values = None  # the main process has them: half the bytes to send back
+    return prepared
 
 
 def _worker_count(options: ImportOptions, source: CsvFile) -> int:
@@ -301,6 +304,10 @@ class _Run:
         if prepared is None:
             todo = [r for r in rows if r[0] not in refused]
             prepared = prepare(self.kind, config, self.fields, todo, regions)
+        elif prepared and prepared[0].values is None:  # from a worker
+            cells = dict(rows)
+            for row in prepared:
+                row.values = cells[row.line]
         if refused:
             prepared += [Prepared(line, values, dict(refused[line]))
                          for line, values in rows if line in refused]
