@@ -11,6 +11,7 @@ from tui.domain.context import Actor, Context
 from tui.domain.errors import PermissionDenied
 from tui.domain.imports import (
     ImportCancelled,
+    ImportFileError,
     ImportOptions,
     MappingProblem,
     UndoRefused,
@@ -170,6 +171,14 @@ def test_the_error_file_can_be_put_elsewhere(admin, tmp_path):
     target.parent.mkdir()
     report = import_file(admin, "customers", path, options=ImportOptions(errors_path=target))
     assert report.error_file == target and "Mars" in target.read_text(encoding="utf-8")
+
+
+def test_an_error_file_that_cannot_be_written_stops_before_importing(admin, db, tmp_path):
+    path = write_csv(tmp_path / "in.csv", [["Name"], ["Fine ApS"]])
+    with pytest.raises(ImportFileError, match="Cannot write the error file"):
+        import_file(admin, "customers", path,
+                    options=ImportOptions(errors_path=tmp_path / "no" / "such.csv"))
+    assert count(db, "customer") == 0 and count(db, "import_job") == 0
 
 
 def test_hostile_cells_are_stored_as_text_not_run(admin, tmp_path):

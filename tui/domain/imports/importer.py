@@ -333,13 +333,14 @@ class _Run:
 
     def run(self) -> ImportReport:
         started = perf_counter()
+        errors = ErrorFile(self.errors_path(), self.source.headers, self.preview, append=False)
+        errors.check()
         resume_after = self.open_job()
         writer = Writer(self.ctx, self.kind, on_match=self.options.on_match,
                         job_id=self.job.id if self.job else None, dry_run=self.options.dry_run)
         if resume_after:
             writer.load_own()
-        errors = ErrorFile(self.errors_path(), self.source.headers, self.preview,
-                           append=bool(resume_after))
+        errors.append = bool(resume_after) and errors.path.exists()  # the job's earlier rows
         self.report.last_line = resume_after
         try:
             for rows in self.prepared(writer, resume_after):

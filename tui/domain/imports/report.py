@@ -10,12 +10,14 @@ cells, so it can be corrected and imported again.
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui.domain.imports.batches import ENTITIES, EntityCounts, new_counts
 from tui.domain.imports.mapping import MappingPreview, field_label
 from tui.domain.imports.prepare import Prepared
+from tui.domain.imports.reading import ImportFileError
 from tui.i18n import _, ngettext
 
 KEPT_ERRORS = 200  # rejected rows kept in the report; all of them go to the error file
@@ -126,8 +128,12 @@ class ErrorFile:
         columns = [self.column(f) for f in errors]
         message = " | ".join(f"{c}: {m}" for c, m in zip(columns, errors.values()))
         if self.writer is None:
-            self.handle = self.path.open("a" if self.append else "w", encoding="utf-8",
-                                         newline="")
+            try:
+                self.handle = self.path.open("a" if self.append else "w", encoding="utf-8",
+                                             newline="")
+            except OSError as error:
+                raise ImportFileError(_("Cannot write the error file {path}: {reason}").format(
+                    path=self.path, reason=error.strerror or error)) from None
             self.writer = csv.writer(self.handle)
             if not self.append:
                 self.writer.writerow(["error_line", "error_field", "error_message",
@@ -135,6 +141,14 @@ class ErrorFile:
         self.writer.writerow([row.line, " | ".join(columns), message, *row.values])
         self.count += 1
         return RowError(row.line, " | ".join(columns), message)
+
+    def check(self) -> None:
+        """Refuse, before the first row, an error file that could not be written."""
+        target = self.path if self.path.exists() else self.path.parent
+        if self.path.is_dir() or not os.access(target, os.W_OK):
+            raise ImportFileError(_("Cannot write the error file {path}: give another path "
+                                    "for it, or make its folder writable.").format(
+                path=self.path))
 
     def flush(self) -> None:
         if self.handle is not None:
