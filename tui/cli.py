@@ -498,6 +498,11 @@ def outcome_label(outcome: str) -> str:
             outbox.WOULD_SEND: _("would send"), outbox.WOULD_FAIL: _("would fail")}[outcome]
 
 
+def status_label(status: str) -> str:
+    return {"pending": _("pending"), "sending": _("sending"), "sent": _("sent"),
+            "failed": _("failed")}.get(status, status)
+
+
 def command_notify_send(ctx, args, environ) -> int:
     from tui.domain.errors import ClientbookError
     from tui.domain.mail import not_configured_reason, smtp_settings
@@ -561,10 +566,8 @@ def command_notify_list(ctx, args) -> int:
                 moment=format_time(n.next_attempt_at), error=n.last_error)
         return n.last_error
 
-    labels = {"pending": _("pending"), "sending": _("sending"), "sent": _("sent"),
-              "failed": _("failed")}
     print_table(["#", _("Status"), _("Queued"), _("To"), _("Subject"), _("Tries"), _("Note")],
-                [[str(n.id), labels.get(n.status, n.status), format_time(n.created_at),
+                [[str(n.id), status_label(n.status), format_time(n.created_at),
                   n.recipient_email, n.subject, str(n.attempts), " ".join(note(n).split())]
                  for n in page.rows], wrap_column=6)
     print(_("{shown} of {total} messages").format(shown=len(page.rows), total=page.total))
@@ -581,7 +584,7 @@ def command_notify_retry(ctx, args) -> int:
     print(ngettext("{count} message queued again.", "{count} messages queued again.",
                    retried).format(count=retried))
     refused = [_("#{id} (no such message)").format(id=key) if key not in statuses else
-               _("#{id} ({status})").format(id=key, status=statuses[key])
+               _("#{id} ({status})").format(id=key, status=status_label(statuses[key]))
                for key in ids if statuses.get(key) != "failed"]
     if refused:
         raise ClientbookError(_("not retried: {ids}; only failed messages can be retried").format(

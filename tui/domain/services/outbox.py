@@ -166,8 +166,7 @@ def _describe_connection_error(error: BaseException) -> str:
         return _("login refused: {reason}").format(
             reason=_smtp_reason(error.smtp_code, error.smtp_error))
     if isinstance(error, smtplib.SMTPNotSupportedError):
-        return _("the server does not offer {what}: {reason}").format(
-            what="STARTTLS/AUTH", reason=error)
+        return _("the server lacks what the settings ask for: {reason}").format(reason=error)
     if isinstance(error, smtplib.SMTPResponseException):
         return _("server said: {reason}").format(
             reason=_smtp_reason(error.smtp_code, error.smtp_error))
@@ -200,7 +199,9 @@ def send_due(ctx: Context, settings: SmtpSettings, *, dry_run: bool = False,
     have arrived. ``retry_notifications`` puts failed ones back.
 
     When the server cannot be reached the message in hand is deferred and the
-    run stops; the rest are reported as untouched. ``dry_run`` contacts no
+    run stops; the rest are reported as untouched. (A connection lost while
+    the server was taking a message leaves unknown whether it arrived; it is
+    retried with the same Message-ID, by which a receiver can tell a repeat.) ``dry_run`` contacts no
     server and changes nothing. ``now`` (naive UTC) is for tests.
 
     Safe to call from a worker thread: peewee gives each thread its own
