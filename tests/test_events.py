@@ -105,6 +105,16 @@ def test_customer_that_did_not_ask_for_that_type_gets_nothing(admin, make_custom
     assert record_event(admin, equipment_id=machine.id, type="breakdown").notifications == 1
 
 
+def test_a_machine_known_only_by_its_serial_reads_cleanly(admin, make_customer, make_machine):
+    customer = make_customer("Bare A/S", contacts=(contact("Ann", "ann@example.com"),))
+    machine = make_machine("S1")
+    assign_equipment(admin, customer.id, [machine.id])
+    record_event(admin, equipment_id=machine.id, type="alarm")
+    note = Notification.get()
+    assert note.subject == "Alarm: S1"
+    assert "  Machine:  S1\n" in note.body and "()" not in note.body
+
+
 def test_unassigned_machine_records_without_notifications(admin, make_machine):
     machine = make_machine()
     recorded = record_event(admin, equipment_id=machine.id, type="service_due")
@@ -211,7 +221,7 @@ def test_ingest_reports_bad_lines_and_keeps_good_ones(admin, held_machine):
     assert [number for number, _ in report.errors] == [2, 3, 4, 5, 6, 7, 8]
     reasons = dict(report.errors)
     assert "not valid JSON" in reasons[2]
-    assert "expected an object" in reasons[3]
+    assert 'expected an object such as {"serial": "...", "type": "alarm"}' == reasons[3]
     assert 'unknown key "typ"' in reasons[4]
     assert "NOPE" in reasons[5]
     assert "volcano" in reasons[6]

@@ -29,7 +29,7 @@ FALLBACK_LANGUAGE = "en"
 # kind -> the placeholders its templates may use
 TEMPLATE_FIELDS: dict[str, tuple[str, ...]] = {
     "event": ("business_name", "customer_name", "contact_name", "event_type", "occurred_at",
-              "message", "serial", "machine_name", "make", "model"),
+              "message", "machine", "serial", "machine_name", "make", "model"),
     "welcome": ("business_name", "customer_name", "contact_name"),
 }
 ENV_SMTP = {  # environment variable -> SmtpSettings field

@@ -97,6 +97,13 @@ def _machine(equipment_id: int | None, serial: str | None) -> Equipment:
     return machine
 
 
+def describe_machine(machine: Equipment) -> str:
+    """``BL-100 Scissor lift (Genie GS-1930)``, leaving out what the register does not know."""
+    make_model = " ".join(part for part in (machine.make, machine.model) if part)
+    words = [machine.serial, machine.name, f"({make_model})" if make_model else ""]
+    return " ".join(word for word in words if word)
+
+
 def holder_at(equipment_id: int, moment: datetime) -> Assignment | None:
     """The assignment open at ``moment``: assigned at or before it, not yet unassigned."""
     return (Assignment.select()
@@ -125,7 +132,7 @@ def notify_contacts(ctx: Context, event: EquipmentEvent, machine: Equipment) -> 
         enqueue(ctx, kind="event", customer=customer, contact=contact, event=event, values={
             "event_type": label, "occurred_at": format_time(event.occurred_at),
             "message": event.message, "serial": machine.serial, "machine_name": machine.name,
-            "make": machine.make, "model": machine.model})
+            "make": machine.make, "model": machine.model, "machine": describe_machine(machine)})
         queued += 1
     return queued, without_email
 
@@ -217,7 +224,7 @@ def parse_line(raw: bytes | str, number: int) -> dict:
         raise FieldError(_("not valid JSON ({reason} at column {column})").format(
             reason=exc.msg, column=exc.colno)) from None
     if not isinstance(data, dict):
-        raise FieldError(_('expected an object such as {{"serial": "...", "type": "alarm"}}'))
+        raise FieldError(_('expected an object such as {"serial": "...", "type": "alarm"}'))
     unknown = [key for key in data if key not in INGEST_KEYS]
     if unknown:
         raise FieldError(_('unknown key "{key}"; expected: {known}').format(
