@@ -142,6 +142,8 @@ class BaseWriter:
         self.row_customer: dict[int, tuple[int, str, str | None]] = {}  # contacts file rows
         self.serials: dict[str, int] = {}
         self.now = utcnow()
+        self.current_groups: dict[int, list[str]] = {}  # this batch's, for updates
+        self.current_contacts: dict[int, dict] = {}
 
     # ---------------------------------------------------------------- shared
 

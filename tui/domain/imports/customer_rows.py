@@ -72,12 +72,13 @@ class CustomerRows:
 
     def _customers(self, rows: list[Prepared], plan: Plan, result: BatchResult) -> None:
         by_external, by_name = self._fetch_customers(rows)
-        existing = set()
+        matched = set()
         for row in rows:
             found = self._match(row, by_external, by_name)
-            if found and found[0] == "existing":
-                existing.add(found[1])
-        self._load_contacts(existing)
+            if found:
+                matched.add(found[1])
+        self._load_contacts(matched)
+        self._prefetch_for_update(matched)
         for row in rows:
             try:
                 customer = self._decide_customer(row, by_external, by_name)
@@ -160,7 +161,9 @@ class CustomerRows:
         quick = {c: row.customer[c] for c in given if c in CUSTOMER_COLUMNS and c in row.customer}
         old_groups = None
         if row.groups is not None:
-            old_groups = group_names(current["id"])
+            old_groups = self.current_groups.get(current["id"])
+            if old_groups is None:
+                old_groups = group_names(current["id"])
         same_groups = row.groups is None or (sorted(map(str.casefold, row.groups))
                                              == sorted(map(str.casefold, old_groups)))
         extra = {}
@@ -271,6 +274,24 @@ class CustomerRows:
 
     # ---------------------------------------------------------------- contacts
 
+    def _prefetch_for_update(self, customer_ids) -> None:
+        """With on_match "update", the batch's matched customers' groups and contacts in
+        two queries, instead of one or two per row."""
+        self.current_groups: dict[int, list[str]] = {}
+        self.current_contacts: dict[int, dict] = {}
+        if self.on_match != "update" or not customer_ids:
+            return
+        for part in chunks(customer_ids):
+            for customer_id in part:
+                self.current_groups[customer_id] = []
+            query = (GroupMembership.select(GroupMembership.customer, CustomerGroup.name)
+                     .join(CustomerGroup).where(GroupMembership.customer.in_(part))
+                     .order_by(CustomerGroup.name).tuples())
+            for customer_id, name in query:
+                self.current_groups[customer_id].append(name)
+            for contact in Contact.select().where(Contact.customer.in_(part)).dicts():
+                self.current_contacts[contact["id"]] = contact
+
     def _load_contacts(self, customer_ids) -> None:
         missing = [c for c in customer_ids if c not in self.contacts]
         for customer_id in missing:
@@ -306,7 +327,9 @@ class CustomerRows:
             return "skip", contact_id
         if self.on_match == "skip":
             return "skip", contact_id
-        current = Contact.select().where(Contact.id == contact_id).dicts().get()
+        current = self.current_contacts.get(contact_id)
+        if current is None:
+            current = Contact.select().where(Contact.id == contact_id).dicts().get()
         quick = {k: row.contact[k] for k in (row.contact_given or {}) if k in row.contact}
         if not diff(current, quick, quick):
             return "unchanged", contact_id
@@ -383,7 +406,9 @@ class CustomerRows:
         return regions, errors
 
     def _contacts(self, rows: list[Prepared], plan: Plan, result: BatchResult) -> None:
-        self._load_contacts({self.row_customer[r.line][0] for r in rows})
+        customers = {self.row_customer[r.line][0] for r in rows}
+        self._load_contacts(customers)
+        self._prefetch_for_update(customers)
         for row in rows:
             customer_id, _name, region = self.row_customer[row.line]
             try:
