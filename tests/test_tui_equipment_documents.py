@@ -262,6 +262,9 @@ async def test_unassign_asks_first_and_keeps_history(app_for, make_customer, fle
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, CustomerScreen)
+        await pilot.press("o")  # the key the footer shows
+        await settle(pilot)
+        assert isinstance(app.screen, MachineScreen)
 
 
 async def test_history_is_newest_first(app_for, make_customer, fleet, admin):
@@ -539,3 +542,24 @@ async def test_limited_role_views_documents_but_cannot_change_them(app_for, two_
         assert AdminDocument.select().count() == 3
         assert [(d.title, d.version) for d in AdminDocument.select().order_by(
             AdminDocument.title)] == [("Inspection", 1), ("Insurance", 1), ("Lease", 1)]
+
+
+async def test_enter_on_a_held_machine_opens_its_own_screen(app_for, make_customer, fleet, admin):
+    from tui.screens.machine import MachineScreen
+
+    customer = make_customer("Nordic Lifting A/S")
+    equipment_service.assign_equipment(admin, customer.id, [fleet["GEN-1"].id])
+    app = app_for("limited")  # reading is enough
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_tab(app, pilot, customer.id, "3")
+        assert "open_machine" in offered(app, app.screen.query_one(EquipmentPane))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MachineScreen)
+        assert app.screen.equipment_id == fleet["GEN-1"].id
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, CustomerScreen)
+        await pilot.press("o")  # the key the footer shows
+        await settle(pilot)
+        assert isinstance(app.screen, MachineScreen)

@@ -41,6 +41,7 @@ class EquipmentPane(Vertical):
         Binding("u", "unassign", _("Unassign"), id="equipment.unassign"),
         Binding("space", "toggle_mark", _("Mark"), id="equipment.mark"),
         Binding("h", "history", _("History"), id="equipment.history"),
+        Binding("o", "open_machine", _("Open"), id="equipment.open"),
     ]
 
     def __init__(self, customer_id: int) -> None:
@@ -116,6 +117,16 @@ class EquipmentPane(Vertical):
         row_key, _column = table.coordinate_to_cell_key(table.cursor_coordinate)
         return int(row_key.value)
 
+    def action_open_machine(self) -> None:
+        """The machine's own screen: its whole history and its events."""
+        equipment_id = self.cursor_id()
+        if equipment_id is not None:
+            self.app.action_open_machine(equipment_id)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()  # Enter on the table opens it too (the table takes Enter first)
+        self.action_open_machine()
+
     def chosen_ids(self) -> list[int]:
         """The marked machines, else the one under the cursor."""
         if self.marked:
@@ -136,6 +147,8 @@ class EquipmentPane(Vertical):
                 return False
             if action != "assign" and not self.held:
                 return None  # offered, but nothing to act on yet
+        if action == "open_machine" and not self.held:
+            return None
         return True
 
     def allowed(self, permission: str) -> bool:
