@@ -35,16 +35,14 @@ from tui.domain.services.equipment import (
     delete_refusal,
     equipment_types,
     get_equipment,
-    machine_events,
     reinstate_equipment,
     retire_equipment,
     search_equipment,
     search_unassigned_equipment,
     unassign_equipment,
     update_equipment,
-    why_nobody_notified,
 )
-from tui.domain.services.events import record_event
+from tui.domain.services.events import machine_events, record_event, why_nobody_notified
 
 READ_ONLY_ROLES = ("limited", "account_owner", "estimator")
 

@@ -20,10 +20,8 @@ from tui.domain.services.equipment import (
     assignment_history,
     current_assignment,
     get_equipment,
-    machine_events,
-    why_nobody_notified,
 )
-from tui.domain.services.events import record_event
+from tui.domain.services.events import machine_events, record_event, why_nobody_notified
 from tui.i18n import _, current_language, ngettext
 from tui.widgets.equipment_form import MachineEditing
 from tui.widgets.event_form import EventFormDialog

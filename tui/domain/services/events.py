@@ -14,6 +14,8 @@ from itertools import islice
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from peewee import fn
+
 from tui.domain.config import NOTIFY_CONTACT_ROLE
 from tui.domain.context import Context
 from tui.domain.errors import ClientbookError, NotFound, ValidationError
@@ -113,28 +115,54 @@ def holder_at(equipment_id: int, moment: datetime) -> Assignment | None:
             .first())
 
 
-def notify_contacts(ctx: Context, event: EquipmentEvent, machine: Equipment) -> tuple[int, int]:
-    """Queue one notice per contact of the holder who has the notify role, if the customer
-    accepts this event type (C7). Returns (queued, contacts without an e-mail address)."""
+def _who_hears(event: EquipmentEvent) -> tuple[Customer | None, list[Contact], str]:
+    """The customer and contacts an event is told to (C7, notify role), or why nobody.
+
+    The one place the rule lives: notify_contacts sends by it, why_nobody_notified
+    explains it.
+    """
     if event.customer_id is None:
-        return 0, 0
+        return None, [], _("the machine was not assigned to anyone at that time")
     customer = Customer.get_or_none(Customer.id == event.customer_id)
-    if customer is None or event.type not in (customer.notify_event_types or ()):
+    if customer is None:
+        return None, [], _("its holder {customer} no longer exists").format(
+            customer=event.customer_name)
+    if event.type not in (customer.notify_event_types or ()):
+        return customer, [], _("{customer} does not take notices of this type").format(
+            customer=customer.name)
+    contacts = [contact for contact in
+                Contact.select().where(Contact.customer == customer.id).order_by(Contact.id)
+                if NOTIFY_CONTACT_ROLE in (contact.roles or ())]
+    if not contacts:
+        return customer, [], _("{customer} has no contact with the notify role").format(
+            customer=customer.name)
+    return customer, contacts, _(
+        "no contact of {customer} with the notify role has an e-mail address").format(
+        customer=customer.name)
+
+
+def notify_contacts(ctx: Context, event: EquipmentEvent, machine: Equipment) -> tuple[int, int]:
+    """Queue one notice per contact who should hear of the event.
+
+    Returns (queued, contacts with the notify role but no e-mail address).
+    """
+    customer, contacts, _reason = _who_hears(event)
+    if customer is None or not contacts:
         return 0, 0
-    queued = without_email = 0
     label = ctx.config.event_types[event.type].label_for(customer.language)
-    for contact in Contact.select().where(Contact.customer == customer.id).order_by(Contact.id):
-        if NOTIFY_CONTACT_ROLE not in (contact.roles or ()):
-            continue
-        if not contact.email:
-            without_email += 1
-            continue
-        enqueue(ctx, kind="event", customer=customer, contact=contact, event=event, values={
-            "event_type": label, "occurred_at": format_time(event.occurred_at),
-            "message": event.message, "serial": machine.serial, "machine_name": machine.name,
-            "make": machine.make, "model": machine.model, "machine": describe_machine(machine)})
-        queued += 1
-    return queued, without_email
+    values = {"event_type": label, "occurred_at": format_time(event.occurred_at),
+              "message": event.message, "serial": machine.serial, "machine_name": machine.name,
+              "make": machine.make, "model": machine.model, "machine": describe_machine(machine)}
+    with_email = [contact for contact in contacts if contact.email]
+    for contact in with_email:
+        enqueue(ctx, kind="event", customer=customer, contact=contact, event=event, values=values)
+    return len(with_email), len(contacts) - len(with_email)
+
+
+def why_nobody_notified(ctx: Context, event: EquipmentEvent) -> str:
+    """Why an event queued no e-mail, in the words a user needs."""
+    require(ctx.actor, "equipment.view")
+    return _who_hears(event)[2]
 
 
 def record_event(ctx: Context, *, type: str, message: str = "", equipment_id: int | None = None,
@@ -184,8 +212,22 @@ def list_events(ctx: Context, *, equipment_id: int | None = None, customer_id: i
                 .limit(limit))
 
 
-def notification_count(event_id: int) -> int:
-    return Notification.select().where(Notification.event == event_id).count()
+@dataclass(frozen=True)
+class EventRow:
+    event: EquipmentEvent
+    queued: int  # notifications it put in the outbox
+
+
+def machine_events(ctx: Context, equipment_id: int, *, limit: int = 500) -> list[EventRow]:
+    """The machine's events, newest first, each with how many e-mails it queued (one query)."""
+    require(ctx.actor, "equipment.view")
+    queued = (Notification.select(fn.COUNT(Notification.id))
+              .where(Notification.event == EquipmentEvent.id))
+    query = (EquipmentEvent.select(EquipmentEvent, queued.alias("queued"))
+             .where(EquipmentEvent.equipment == equipment_id)
+             .order_by(EquipmentEvent.occurred_at.desc(), EquipmentEvent.id.desc())
+             .limit(limit))
+    return [EventRow(event, event.queued) for event in query]
 
 
 # ------------------------------------------------------------------ JSON Lines feed
