@@ -143,7 +143,7 @@ def test_wheel_ships_every_migration(wheel_names):
 def test_wheel_ships_every_python_module_of_the_checkout(wheel_names):
     """A new subpackage must be added to pyproject's explicit package list."""
     modules = _checkout_files(".py")
-    assert "tui/cli.py" in modules and "tui/domain/config.py" in modules
+    assert "tui/cli/__init__.py" in modules and "tui/domain/config.py" in modules
     missing = [name for name in modules if name not in wheel_names]
     assert missing == [], "add their packages to [tool.setuptools] packages in pyproject.toml"
 
