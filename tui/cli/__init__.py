@@ -208,7 +208,8 @@ def command_demo(config, args, environ) -> int:
     if fresh:
         counts = populate(ctx, customers=max(1, args.customers))
         print(_("Demo database created at {path}: {customers} customers, {contacts} contacts, "
-                "{machines} machines, {documents} documents.").format(path=path, **counts))
+                "{machines} machines, {documents} documents, {events} equipment events "
+                "({notifications} e-mails waiting in the outbox).").format(path=path, **counts))
     else:
         print(_("Reusing the demo database at {path}.").format(path=path))
     return open_app(ctx)
