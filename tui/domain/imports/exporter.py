@@ -8,7 +8,8 @@ one of ``FORMATS[what]``. ``search`` keeps the customers the customer list's
 search finds (``search_customers``), the contacts of those customers, or for
 equipment the machines the register's search finds.
 
-CSV headers are ones the importer recognises, so an export imports back
+CSV headers are English whatever the user's language (a file is the same
+wherever it was made) and are ones the importer recognises, so an export imports back
 as it was: customers, then contacts (keyed by their customer's external id),
 then equipment (its holder by external id). A customer without an external id
 is exported with ``clientbook-<its id>`` as one; importing such a file

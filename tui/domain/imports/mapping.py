@@ -214,9 +214,14 @@ class MappingPreview:
         lines = []
         for column in self.columns:
             if column.field:
-                lines.append(_("{header} -> {field}").format(
-                    header=column.header or _("(column {n})").format(n=column.index + 1),
-                    field=column.field) + (f"  ({column.note})" if column.note else ""))
+                header = column.header or _("(column {n})").format(n=column.index + 1)
+                label = field_label(column.field)
+                if label == column.field:
+                    lines.append(_("{header} -> {field}").format(header=header,
+                                                                 field=column.field))
+                else:  # the key too: it is what --map takes
+                    lines.append(_("{header} -> {label} ({field})").format(
+                        header=header, label=label, field=column.field))
             else:
                 lines.append(_("{header}: ignored ({why})").format(
                     header=column.header or _("(column {n})").format(n=column.index + 1),
