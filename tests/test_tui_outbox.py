@@ -51,6 +51,7 @@ async def until(pilot, condition, what: str, seconds: float = 15.0) -> None:
 
 async def open_outbox(pilot) -> OutboxScreen:
     await settle(pilot)
+    pilot.app.NOTIFICATION_TIMEOUT = 3600  # a loaded machine must not expire them mid-test
     await pilot.press("f4")
     await until(pilot, lambda: isinstance(pilot.app.screen, OutboxScreen), "the outbox")
     await settle(pilot)

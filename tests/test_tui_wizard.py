@@ -44,6 +44,7 @@ async def type_text(pilot, text: str) -> None:
 
 async def open_wizard(pilot) -> NewCustomerScreen:
     await settle(pilot)
+    pilot.app.NOTIFICATION_TIMEOUT = 3600  # a loaded machine must not expire them mid-test
     await pilot.press("ctrl+n")
     await until(pilot, lambda: isinstance(pilot.app.screen, NewCustomerScreen), "the wizard")
     await settle(pilot)
