@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -127,12 +129,22 @@ def validation_costs(config) -> list[tuple[str, float]]:
     ]
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """CPU time used so far by this process, and by its finished children (the workers)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time(), children.ru_utime + children.ru_stime
+
+
 def timed_import(ctx, path: Path, options: ImportOptions):
+    """(wall seconds, report, main CPU seconds, workers' CPU seconds)."""
     source = open_csv(path)
     preview = preview_mapping("customers", source.headers)
+    main_before, workers_before = cpu_seconds()
     started = time.perf_counter()
     report = run_import(ctx, source, preview, options)
-    return time.perf_counter() - started, report
+    wall = time.perf_counter() - started
+    main_after, workers_after = cpu_seconds()
+    return wall, report, main_after - main_before, workers_after - workers_before
 
 
 def main(argv=None) -> int:
@@ -150,7 +162,8 @@ def main(argv=None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     n = args.customers
     print(f"{n:,} customers with {args.contacts} contacts each; batches of {args.batch}; "
-          f"workers: {'automatic' if args.workers is None else args.workers}")
+          f"workers: {'automatic' if args.workers is None else args.workers}; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
     print("\nValidation, the app's own rules (microseconds per call):")
     for label, micros in validation_costs(config):
@@ -178,34 +191,44 @@ def main(argv=None) -> int:
     results = []
     options = ImportOptions(batch_size=args.batch, workers=args.workers)
     ctx = context(work / "bench.db", config)
-    seconds, report = timed_import(ctx, path, options)
-    assert report.rejected == 0, report.errors[:3]
-    results.append(("import into an empty database", seconds, report))
+    measured = timed_import(ctx, path, options)
+    assert measured[1].rejected == 0, measured[1].errors[:3]
+    results.append(("import into an empty database", *measured))
     for on_match in ("skip", "update"):
-        seconds, report = timed_import(ctx, path, ImportOptions(
+        measured = timed_import(ctx, path, ImportOptions(
             batch_size=args.batch, workers=args.workers, on_match=on_match))
-        results.append((f"again into the full one, on_match={on_match}", seconds, report))
+        results.append((f"again into the full one, on_match={on_match}", *measured))
     for what in ("customers", "contacts"):
         out = io.StringIO()
+        main_before = time.process_time()
         started = time.perf_counter()
         count = export(ctx, what, "csv", out)
-        results.append((f"export {what} as CSV", time.perf_counter() - started, count))
+        results.append((f"export {what} as CSV", time.perf_counter() - started, count,
+                        time.process_time() - main_before, 0.0))
     ctx.db.close()
 
     if args.compare_index:
         other = context(work / "triggers.db", config)
-        seconds, report = timed_import(other, path, ImportOptions(
+        measured = timed_import(other, path, ImportOptions(
             batch_size=args.batch, workers=args.workers, fast_index=False))
-        results.append(("import, index kept by the triggers", seconds, report))
+        results.append(("import, index kept by the triggers", *measured))
         other.db.close()
 
-    print(f"\n{'what':<44} {'seconds':>8} {'customers/s':>12} {'rows/s':>10}")
-    for label, seconds, report in results:
+    # CPU seconds do not depend on what else the machine runs; "idle 2-core" is what they
+    # allow when the main process and the workers each get the cores they can use.
+    print(f"\n{'what':<40} {'wall s':>7} {'cust/s':>7} {'rows/s':>8} {'cpu main':>8} "
+          f"{'workers':>8} {'idle 2-core cust/s':>18}")
+    for label, seconds, report, main_cpu, workers_cpu in results:
         if isinstance(report, int):
-            print(f"{label:<44} {seconds:8.2f} {'':>12} {report / seconds:10,.0f}")
+            print(f"{label:<40} {seconds:7.2f} {'':>7} {report / seconds:8,.0f} "
+                  f"{main_cpu:8.1f} {'':>8} {'(' + format(report / main_cpu, ',.0f') + ' rows/s)':>18}")
             continue
-        print(f"{label:<44} {seconds:8.2f} {n / seconds:12,.0f} {rows / seconds:10,.0f}"
-              f"   {'; '.join(report.summary()[:2])}")
+        bound = max(main_cpu, (main_cpu + workers_cpu) / 2)
+        print(f"{label:<40} {seconds:7.2f} {n / seconds:7,.0f} {rows / seconds:8,.0f} "
+              f"{main_cpu:8.1f} {workers_cpu:8.1f} {n / bound:18,.0f}")
+        print(f"    {'; '.join(report.summary()[:2])}")
+    print(f"\nload average now: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+          f"(on {os.cpu_count()} cores)")
     for model in ALL_MODELS:
         model._meta.database = None
     if not args.keep:
