@@ -40,8 +40,9 @@ class CustomerListScreen(Screen):
 
     BINDINGS = [
         Binding("slash", "focus_search", _("Search"), id="list.search"),
-        Binding("n", "app.new_customer", _("New"), id="list.new"),
-        Binding("s", "cycle_sort", _("Sort"), id="list.sort"),
+        # Said by the status line and Ctrl+N in the footer: 80 columns keep F1 Help visible.
+        Binding("n", "app.new_customer", _("New"), id="list.new", show=False),
+        Binding("s", "cycle_sort", _("Sort"), id="list.sort", show=False),
         Binding("f3", "app.open_register", _("Fleet"), id="list.register"),
         Binding("f4", "app.open_outbox", _("Outbox"), id="list.outbox"),
         Binding("ctrl+pagedown", "page(1)", _("Next page"), id="list.next_page", show=False),
@@ -157,7 +158,7 @@ class CustomerListScreen(Screen):
             return _("No customer matches.") if self.query_one("#search", Input).value else _(
                 "No customers yet: press Ctrl+N to add one.")
         total = f"{page.total:,}" if page.exact else f"{page.total - 1:,}+"
-        return _("{first}–{last} of {total} · sorted by {sort}").format(
+        return _("{first}–{last} of {total} · sorted by {sort} (s) · Enter opens").format(
             first=page.offset + 1, last=page.offset + len(page.rows), total=total,
             sort=SORT_LABELS[self.sort])
 

@@ -92,14 +92,14 @@ class EquipmentRegisterScreen(MachineEditing, Screen):
         self.title = _("Equipment register")
         self._refresh_types()
         table = self.query_one(FleetTable)
-        # 80 columns: widths + 2 cells of padding each + the scrollbar.
-        table.add_column(_("Serial"), key="serial", width=12)
+        # 80 columns: widths + 2 cells of padding each + the scrollbar. Make and model
+        # share a column (one padding less) so the holder, the point of this screen, gets room.
+        table.add_column(_("Serial"), key="serial", width=11)
         table.add_column(_("Name"), key="name", width=12)
-        table.add_column(_("Make"), key="make", width=9)
-        table.add_column(_("Model"), key="model", width=7)
+        table.add_column(_("Make / model"), key="make", width=14)
         table.add_column(_("Type"), key="type", width=8)
         table.add_column(_("Year"), key="year", width=4)
-        table.add_column(_("Holder"), key="holder", width=11)
+        table.add_column(_("Holder"), key="holder", width=15)
         self.reload()
 
     def _refresh_types(self) -> None:
@@ -164,7 +164,8 @@ class EquipmentRegisterScreen(MachineEditing, Screen):
             else:
                 holder = Text(row.holder_name)
             # Text, not str: a DataTable reads strings as markup, and these are user data.
-            cells = (row.serial, row.name, row.make, row.model, row.type,
+            make_model = " ".join(part for part in (row.make, row.model) if part)
+            cells = (row.serial, row.name, make_model, row.type,
                      "" if row.year is None else str(row.year))
             table.add_row(*(Text(cell) for cell in cells), holder, key=str(row.id))
         if page.rows:
