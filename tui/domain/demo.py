@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import tempfile
+import unicodedata
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -95,7 +96,9 @@ MACHINES = [("Caterpillar", "320", "Excavator"), ("JCB", "3CX", "Backhoe loader"
 
 
 def _slug(text: str) -> str:
-    return "".join(ch for ch in text.lower() if ch.isascii() and ch.isalnum())[:16] or "firm"
+    """``Müller`` -> ``muller``: e-mail addresses a real firm would have."""
+    plain = unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in plain if ch.isalnum())[:16] or "firm"
 
 
 def _customer(rng: random.Random, index: int, config_segments: list[str]) -> CustomerDraft:
