@@ -64,6 +64,7 @@ class BatchResult:
     counts: dict[str, EntityCounts] = field(default_factory=new_counts)
     rejected: list[tuple[Prepared, dict[str, str]]] = field(default_factory=list)
     touched: set[int] = field(default_factory=set)  # customers whose search row to rebuild
+    created: set[int] = field(default_factory=set)  # customers new in this batch (no row yet)
     rows: int = 0
     last_line: int = 0
 
@@ -92,7 +93,7 @@ def bulk_insert(db, model: type[Model], rows: list[dict]) -> None:
     marks = ", ".join("?" * len(fields))
     # Text, numbers, booleans, datetimes and ids go to sqlite3 as they are, as peewee
     # passes them; only JSON needs converting.
-    convert = [(i, f.db_value) for i, f in enumerate(fields) if isinstance(f, JSONField)]
+    convert = [(i, _memo(f.db_value)) for i, f in enumerate(fields) if isinstance(f, JSONField)]
     take = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
     if convert:
         data = []
@@ -105,6 +106,22 @@ def bulk_insert(db, model: type[Model], rows: list[dict]) -> None:
         data = [take(row) for row in rows]
     db.cursor().executemany(
         f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})', data)
+
+
+def _memo(db_value):
+    """JSON text of a list of keys, encoded once per distinct list (roles, notices)."""
+    seen: dict[tuple, str] = {}
+
+    def convert(value):
+        if isinstance(value, list) and all(type(v) is str for v in value):
+            key = tuple(value)
+            text = seen.get(key)
+            if text is None:
+                text = seen[key] = db_value(value)
+            return text
+        return db_value(value)
+
+    return convert
 
 
 def chunks(values, size: int = CHUNK):

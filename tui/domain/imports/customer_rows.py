@@ -236,6 +236,7 @@ class CustomerRows:
             self.contacts[customer_id] = []
             counts.created += 1
             result.touched.add(customer_id)
+            result.created.add(customer_id)
         else:
             customer_id = decision[1]
             if state == "skip":

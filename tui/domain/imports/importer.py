@@ -324,7 +324,7 @@ class _Run:
             triggers = searchindex.drop(self.ctx.db) if self.options.fast_index else None
             result = writer.batch(rows)
             if triggers is not None:
-                searchindex.refresh(self.ctx.db, result.touched)
+                searchindex.refresh(self.ctx.db, result.touched, new=result.created)
                 searchindex.restore(self.ctx.db, triggers)
             after = _merged(self.report, result)
             self.record("running", after)

@@ -48,14 +48,23 @@ def restore(db: Database, found: list[tuple[str, str]]) -> None:
         db.execute_sql(sql)
 
 
-def refresh(db: Database, customer_ids: Iterable[int], chunk: int = 5000) -> None:
-    """Rebuild the index rows of these customers (ids of deleted ones just lose theirs)."""
-    ids = sorted({int(i) for i in customer_ids})
+def refresh(db: Database, customer_ids: Iterable[int], chunk: int = 5000, *,
+            new: Iterable[int] = ()) -> None:
+    """Rebuild the index rows of these customers (ids of deleted ones just lose theirs).
+
+    ``new``: customers created in this transaction, which have no row yet: only the
+    insert is needed for them (the delete of a row that is not there costs a quarter
+    of the rebuild).
+    """
+    fresh = {int(i) for i in new}
+    ids = sorted({int(i) for i in customer_ids} | fresh)
     for start in range(0, len(ids), chunk):
-        listed = ",".join(str(i) for i in ids[start:start + chunk])
-        for statement in _INDEX.refresh(listed).split(";"):
-            if statement.strip():
-                db.execute_sql(statement)
+        part = ids[start:start + chunk]
+        delete, insert = [s for s in _INDEX.refresh("{ids}").split(";") if s.strip()]
+        old = [i for i in part if i not in fresh]
+        if old:
+            db.execute_sql(delete.replace("{ids}", ",".join(map(str, old))))
+        db.execute_sql(insert.replace("{ids}", ",".join(map(str, part))))
 
 
 def expected_triggers() -> dict[str, tuple[str, str]]:
