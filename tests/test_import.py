@@ -87,6 +87,7 @@ def test_contacts_in_the_same_file_create_their_company_once(admin, tmp_path):
     path = write_csv(tmp_path / "crm.csv", company_rows(3, contacts=2))
     report = import_file(admin, "customers", path)
     assert report.status == "done" and report.rejected == 0
+    assert ImportJob.get_by_id(report.job_id).error_file == ""  # none was written
     assert report.counts["customer"].created == 3 and report.counts["contact"].created == 6
     assert report.counts["group"].created == 1
     assert (report.created, report.updated, report.skipped) == (10, 0, 0)
@@ -460,6 +461,7 @@ def test_every_import_is_a_job_with_one_audit_event(admin, tmp_path):
     assert (job.created, job.updated, job.skipped, job.rejected) == (10, 0, 0, 1)
     assert job.mapping["Company"] == "name" and job.mapping["Roles"] == "contact_roles"
     assert job.counts["customer"]["created"] == 3 and job.finished_at is not None
+    assert job.error_file == str(tmp_path / "crm.errors.csv")
     events = list(AuditEvent.select().where(AuditEvent.entity == "import_job"))
     assert len(events) == 1
     assert (events[0].action, events[0].entity_id, events[0].login) == ("import", job.id, "boss")

@@ -256,10 +256,12 @@ class _Run:
 
     def record(self, status: str, report: ImportReport) -> None:
         """Write the job's counts and the import's one audit event (inside a transaction)."""
+        finished = status != "running"
         ImportJob.update(
             status=status, created=report.created, updated=report.updated,
             skipped=report.skipped, rejected=report.rejected, counts=report.counts_dict(),
-            last_line=report.last_line, finished_at=utcnow() if status != "running" else None,
+            last_line=report.last_line, finished_at=utcnow() if finished else None,
+            error_file=str(report.error_file or "") if finished else str(self.errors_path()),
         ).where(ImportJob.id == self.job.id).execute()
         after = {"job": self.job.id, "kind": self.kind, "file": str(self.source.path),
                  "on_match": self.options.on_match, "status": status,
