@@ -532,3 +532,17 @@ def test_name_key_is_idempotent(text):
 def test_website_key_and_digit_suffixes_never_raise(a, b):
     website_key(a)
     assert all(len(part) >= 1 and part.isdigit() for part in digit_suffixes(a, b).split())
+
+
+@pytest.mark.parametrize("code", [*range(0x20), 0x7F])
+def test_every_ascii_control_is_refused_on_the_ascii_path_as_on_the_other(code):
+    """Plain ASCII takes a faster path; it must refuse exactly what the general one does."""
+    char = chr(code)
+    for multiline in (False, True):
+        allowed = char in "\n\t\r"  # whitespace in one line; a line break (\r too) in many
+        for value in (f"ab{char}cd", f"é{char}cd"):  # the ASCII path, then the general one
+            if allowed:
+                clean_text(value, limit=50, multiline=multiline)
+            else:
+                with pytest.raises(FieldError):
+                    clean_text(value, limit=50, multiline=multiline)

@@ -40,6 +40,9 @@ LIMITS = {"name": 200, "street": 200, "postal_code": 20, "city": 100, "region": 
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+_ASCII_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")  # category Cc within ASCII
+
+
 def _forbidden(char: str, allowed: str) -> bool:
     if char in allowed:
         return False
@@ -57,11 +60,16 @@ def clean_text(value: object, *, limit: int, required: bool = False, multiline: 
         value = ""
     if not isinstance(value, str):
         raise FieldError(_("Expected text, not {type}.").format(type=type(value).__name__))
-    text = unicodedata.normalize("NFC", value)
+    ascii_only = value.isascii()  # most values: no normalising, one regex instead of a loop
+    text = value if ascii_only else unicodedata.normalize("NFC", value)
     if multiline:
         text = re.sub(r"\r\n?|[\u2028\u2029]", "\n", text)
     allowed = "\n\t" if multiline else "\n\t\r"
-    bad = next((c for c in text if _forbidden(c, allowed)), None)
+    if ascii_only:
+        bad = next((m.group() for m in _ASCII_CONTROLS.finditer(text) if m.group() not in allowed),
+                   None)
+    else:
+        bad = next((c for c in text if _forbidden(c, allowed)), None)
     if bad is not None:
         raise FieldError(
             _("Control characters are not allowed (found U+{code:04X}).").format(code=ord(bad))
