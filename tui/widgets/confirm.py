@@ -14,31 +14,7 @@ from tui.i18n import _
 class ConfirmDialog(ModalScreen[bool]):
     """Dismisses with True only on an explicit confirm; Escape and Cancel give False."""
 
-    DEFAULT_CSS = """
-    ConfirmDialog {
-        align: center middle;
-    }
-    ConfirmDialog > Vertical {
-        width: 64;
-        max-width: 100%;
-        height: auto;
-        border: thick $error 60%;
-        background: $panel;
-        padding: 1 2;
-    }
-    ConfirmDialog .title {
-        text-style: bold;
-        margin-bottom: 1;
-    }
-    ConfirmDialog Horizontal {
-        height: auto;
-        align-horizontal: right;
-        margin-top: 1;
-    }
-    ConfirmDialog Button {
-        margin-left: 2;
-    }
-    """
+    CSS_PATH = "confirm.tcss"
 
     BINDINGS = [
         Binding("escape", "cancel", _("Cancel"), id="confirm.cancel"),

@@ -38,38 +38,7 @@ def differing_fields(theirs: Mapping[str, str], yours: Mapping[str, str],
 class ConflictDialog(ModalScreen[str]):
     """Theirs and yours side by side for the fields that differ; choose which to keep."""
 
-    DEFAULT_CSS = """
-    ConflictDialog {
-        align: center middle;
-    }
-    ConflictDialog > Vertical {
-        width: 78;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: thick $warning 60%;
-        background: $panel;
-        padding: 0 1;
-    }
-    ConflictDialog #conflict-title {
-        text-style: bold;
-    }
-    ConflictDialog #conflict-message {
-        margin-bottom: 1;
-    }
-    ConflictDialog #conflict-scroll {
-        height: auto;
-        max-height: 12;
-    }
-    ConflictDialog #conflict-buttons {
-        height: auto;
-        align-horizontal: right;
-        margin-top: 1;
-    }
-    ConflictDialog Button {
-        margin-left: 1;
-    }
-    """
+    CSS_PATH = "conflict.tcss"
 
     BINDINGS = [
         Binding("escape", "choose('edit')", _("Keep editing"), id="conflict.edit"),

@@ -27,41 +27,7 @@ TEXT_FIELDS = ("name", "email", "phone", "job_title")
 class ContactFormDialog(ModalScreen["ContactDraft | None"]):
     """Dismisses with the contact as typed once the service finds it valid, else None."""
 
-    DEFAULT_CSS = """
-    ContactFormDialog {
-        align: center middle;
-    }
-    ContactFormDialog > #contact-box {
-        width: 72;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: thick $primary 60%;
-        background: $panel;
-        padding: 0 1;
-    }
-    ContactFormDialog #contact-title {
-        text-style: bold;
-        margin-bottom: 1;
-    }
-    ContactFormDialog #contact-fields {
-        height: auto;
-    }
-    ContactFormDialog #roles-row {
-        margin-top: 1;
-    }
-    ContactFormDialog #roles {
-        height: auto;
-    }
-    ContactFormDialog #contact-buttons {
-        height: auto;
-        align-horizontal: right;
-        margin-top: 1;
-    }
-    ContactFormDialog #contact-buttons Button {
-        margin-left: 2;
-    }
-    """
+    CSS_PATH = "contact_form.tcss"
 
     BINDINGS = [
         Binding("escape", "cancel", _("Cancel"), id="contact_form.cancel"),

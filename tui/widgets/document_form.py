@@ -39,54 +39,7 @@ class DocumentDraft:
 
 
 class DocumentFormDialog(ModalScreen[DocumentDraft | None]):
-    DEFAULT_CSS = """
-    DocumentFormDialog {
-        align: center middle;
-    }
-    DocumentFormDialog > VerticalScroll {
-        width: 76;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: thick $primary 60%;
-        background: $panel;
-        padding: 0 1;
-    }
-    DocumentFormDialog .dialog-heading {
-        text-style: bold;
-        margin-bottom: 1;
-    }
-    DocumentFormDialog .form-row {
-        height: auto;
-    }
-    DocumentFormDialog .form-row Label {
-        width: 12;
-        padding-top: 1;
-    }
-    DocumentFormDialog .form-row Input, DocumentFormDialog .form-row Select {
-        width: 1fr;
-    }
-    DocumentFormDialog .form-error {
-        color: $error;
-        height: auto;
-        margin-left: 12;
-        display: none;
-    }
-    DocumentFormDialog .form-error.-shown {
-        display: block;
-    }
-    DocumentFormDialog #form-file-name {
-        margin-left: 12;
-        color: $text-muted;
-    }
-    DocumentFormDialog .form-buttons {
-        height: 3;
-        align-horizontal: right;
-    }
-    DocumentFormDialog .form-buttons Button {
-        margin-left: 2;
-    }
-    """
+    CSS_PATH = "document_form.tcss"
 
     BINDINGS = [
         Binding("escape", "cancel", _("Cancel"), id="document_form.cancel"),
@@ -215,34 +168,7 @@ def export_target(typed: str, file_name: str) -> Path:
 
 
 class ExportDialog(ModalScreen[Path | None]):
-    DEFAULT_CSS = """
-    ExportDialog {
-        align: center middle;
-    }
-    ExportDialog > Vertical {
-        width: 76;
-        max-width: 100%;
-        height: auto;
-        border: thick $primary 60%;
-        background: $panel;
-        padding: 0 1;
-    }
-    ExportDialog .dialog-heading {
-        text-style: bold;
-        margin-bottom: 1;
-    }
-    ExportDialog #export-error {
-        color: $error;
-        height: auto;
-    }
-    ExportDialog Horizontal {
-        height: 3;
-        align-horizontal: right;
-    }
-    ExportDialog Button {
-        margin-left: 2;
-    }
-    """
+    CSS_PATH = "document_form.tcss"
 
     BINDINGS = [
         Binding("escape", "cancel", _("Cancel"), id="export.cancel"),

@@ -56,36 +56,7 @@ def draft_texts(draft: EquipmentDraft) -> dict[str, str]:
 class EquipmentFormDialog(ModalScreen[object]):
     """Dismisses with the saved machine (what ``submit`` returned), or None."""
 
-    DEFAULT_CSS = """
-    EquipmentFormDialog {
-        align: center middle;
-    }
-    EquipmentFormDialog > #machine-box {
-        width: 70;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: thick $primary 60%;
-        background: $panel;
-        padding: 0 1;
-    }
-    EquipmentFormDialog #machine-form-title {
-        text-style: bold;
-        margin-bottom: 1;
-    }
-    EquipmentFormDialog #error-general {
-        color: $error;
-        height: auto;
-    }
-    EquipmentFormDialog #machine-buttons {
-        height: auto;
-        align-horizontal: right;
-        margin-top: 1;
-    }
-    EquipmentFormDialog #machine-buttons Button {
-        margin-left: 2;
-    }
-    """
+    CSS_PATH = "equipment_form.tcss"
 
     BINDINGS = [
         Binding("escape", "cancel", _("Cancel"), id="equipment_form.cancel"),

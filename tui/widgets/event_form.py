@@ -29,44 +29,7 @@ TIME_FORMAT = "%Y-%m-%dT%H:%MZ"
 class EventFormDialog(ModalScreen[object]):
     """Dismisses with the recorded event (what ``submit`` returned), or None."""
 
-    DEFAULT_CSS = """
-    EventFormDialog {
-        align: center middle;
-    }
-    EventFormDialog > #event-box {
-        width: 72;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: thick $primary 60%;
-        background: $panel;
-        padding: 0 1;
-    }
-    EventFormDialog #event-title {
-        text-style: bold;
-        margin-bottom: 1;
-    }
-    EventFormDialog #event-message {
-        height: 6;
-        width: 1fr;
-        background: $foreground 10%;
-    }
-    EventFormDialog #event-message:focus {
-        background: $primary 25%;
-    }
-    EventFormDialog #event-error-general {
-        color: $error;
-        height: auto;
-    }
-    EventFormDialog #event-buttons {
-        height: auto;
-        align-horizontal: right;
-        margin-top: 1;
-    }
-    EventFormDialog #event-buttons Button {
-        margin-left: 2;
-    }
-    """
+    CSS_PATH = "event_form.tcss"
 
     BINDINGS = [
         Binding("escape", "cancel", _("Cancel"), id="event_form.cancel"),

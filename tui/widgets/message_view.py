@@ -40,51 +40,7 @@ STATUS_STYLES = {"pending": "yellow", "sending": "cyan", "sent": "green", "faile
 class MessageViewDialog(ModalScreen[None]):
     """Subject, recipient, status, body and last error of one queued e-mail; Escape closes."""
 
-    DEFAULT_CSS = """
-    MessageViewDialog {
-        align: center middle;
-    }
-    MessageViewDialog > Vertical {
-        width: 100%;
-        max-width: 100;
-        height: auto;
-        max-height: 100%;
-        border: thick $primary 60%;
-        background: $panel;
-        padding: 0 1;
-    }
-    MessageViewDialog #message-subject {
-        text-style: bold;
-        margin-bottom: 1;
-    }
-    MessageViewDialog .message-row {
-        height: auto;
-    }
-    MessageViewDialog .message-label {
-        width: 12;
-        color: $text-muted;
-    }
-    MessageViewDialog .message-value {
-        width: 1fr;
-    }
-    MessageViewDialog #message-error {
-        color: $error;
-    }
-    MessageViewDialog #message-body {
-        height: auto;
-        max-height: 12;
-        margin-top: 1;
-        border: round $foreground 30%;
-        padding: 0 1;
-    }
-    MessageViewDialog #message-body:focus {
-        border: round $primary;
-    }
-    MessageViewDialog #message-buttons {
-        height: auto;
-        align-horizontal: right;
-    }
-    """
+    CSS_PATH = "message_view.tcss"
 
     BINDINGS = [
         Binding("escape,q", "close", _("Close"), id="message_view.close"),

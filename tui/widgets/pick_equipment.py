@@ -36,41 +36,7 @@ class PickTable(PagedTable):
 class PickEquipmentDialog(ModalScreen[list[int] | None]):
     """Dismisses with the ids of the chosen machines, or None when cancelled."""
 
-    DEFAULT_CSS = """
-    PickEquipmentDialog {
-        align: center middle;
-    }
-    PickEquipmentDialog > Vertical {
-        width: 78;
-        max-width: 100%;
-        height: 22;
-        max-height: 1fr;
-        border: thick $primary 60%;
-        background: $panel;
-        padding: 0 1;
-    }
-    PickEquipmentDialog #pick-title {
-        text-style: bold;
-        height: 1;
-    }
-    PickEquipmentDialog #pick-search {
-        margin: 0;
-    }
-    PickEquipmentDialog #pick-table {
-        height: 1fr;
-    }
-    PickEquipmentDialog #pick-status {
-        height: 1;
-        color: $text-muted;
-    }
-    PickEquipmentDialog Horizontal {
-        height: 3;
-        align-horizontal: right;
-    }
-    PickEquipmentDialog Button {
-        margin-left: 2;
-    }
-    """
+    CSS_PATH = "pick_equipment.tcss"
 
     BINDINGS = [
         Binding("escape", "cancel", _("Cancel"), id="pick_equipment.cancel"),
