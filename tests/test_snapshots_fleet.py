@@ -2,68 +2,23 @@
 
 Update after an intended change with
 ``pytest tests/test_snapshots_fleet.py -n 0 --snapshot-update`` and look at the SVGs
-before committing them. The clock fixture is a copy of tests/test_snapshots.py's.
+before committing them.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import time
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pytest
 from textual.widgets import Select, TextArea
 
 from tests.conftest import ContactDraft
-from tui.domain import models
 from tui.domain.context import Actor, Context
 from tui.domain.services.customers import delete_customer, get_customer
 from tui.domain.services.equipment import assign_equipment, retire_equipment, unassign_equipment
 from tui.domain.services.events import record_event
 
-NOW = datetime(2026, 11, 23, 9, 30)  # naive UTC, as the database stores it
-
-
-class FrozenClock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def set(self, moment: datetime) -> None:
-        self.now = moment
-
-    def utcnow(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture(autouse=True)
-def clock(monkeypatch):
-    """Freeze "now" wherever the app reads it (see tests/test_snapshots.py), TZ=UTC."""
-    frozen = FrozenClock()
-
-    class FrozenDatetime(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            moment = frozen.now.replace(tzinfo=timezone.utc)
-            return moment.astimezone(tz) if tz is not None else frozen.now
-
-    monkeypatch.setattr(models, "datetime", FrozenDatetime)
-    original = models.utcnow
-    for name, module in list(sys.modules.items()):
-        if name.startswith("tui.") and getattr(module, "utcnow", None) is original:
-            monkeypatch.setattr(module, "utcnow", frozen.utcnow)
-    assert original() == NOW
-    saved_tz = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    try:
-        yield frozen
-    finally:
-        if saved_tz is None:
-            os.environ.pop("TZ", None)
-        else:
-            os.environ["TZ"] = saved_tz
-        time.tzset()
+from tests.frozen_clock import NOW, clock  # noqa: F401 - an autouse fixture
 
 
 async def settled(pilot) -> None:
