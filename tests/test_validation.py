@@ -546,3 +546,46 @@ def test_every_ascii_control_is_refused_on_the_ascii_path_as_on_the_other(code):
             else:
                 with pytest.raises(FieldError):
                     clean_text(value, limit=50, multiline=multiline)
+
+
+ADDRESS_LIKE = st.builds(
+    lambda local, domain: f"{local}@{domain}",
+    st.text(alphabet="abcXYZ019._-+!#'`~{|}\"() é", min_size=0, max_size=70),
+    st.one_of(
+        st.text(alphabet="abcXYZ019.-_ é", min_size=0, max_size=40),
+        st.sampled_from(["example.com", "Firm.EXAMPLE", "x.test", "localhost", "1.2",
+                         "bücher.de", "-a.com", "a-.com", "a..com", "[127.0.0.1]",
+                         "a" * 64 + ".com", ("b" * 60 + ".") * 4 + "com"]),
+    ),
+)
+
+
+def _library_verdict(text: str) -> tuple[str, str]:
+    from tui.domain.validation import LIMITS, _validated_email
+
+    try:
+        return "ok", _validated_email(clean_text(text, limit=LIMITS["email"]))
+    except FieldError as error:
+        return "refused", error.message
+
+
+def _our_verdict(text: str) -> tuple[str, str]:
+    try:
+        return "ok", normalize_email(text)
+    except FieldError as error:
+        return "refused", error.message
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ADDRESS_LIKE)
+def test_the_per_domain_shortcut_answers_exactly_as_the_library(text):
+    # normalize_email checks each domain once (bulk imports); the library in full is the truth.
+    text = " ".join(text.split())
+    assert _our_verdict(text) == _library_verdict(text)
+
+
+@pytest.mark.parametrize("text", ["Lars.Jensen@Firm.Example", "a+tag@EXAMPLE.com",
+                                  "x@x.test", "a..b@example.com", "é@example.com",
+                                  "a@bücher.de", ("l" * 65) + "@example.com"])
+def test_the_per_domain_shortcut_on_known_cases(text):
+    assert _our_verdict(text) == _library_verdict(text)
