@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from decimal import Decimal
 
 from peewee import (
     BooleanField,
@@ -253,6 +254,101 @@ class ImportItem(BaseModel):
     before = JSONField(null=True)
 
 
+class DecimalText(TextField):
+    """An exact decimal kept as text ("2.5"): SQLite's NUMERIC would turn it into a float."""
+
+    def db_value(self, value):
+        return None if value is None else str(Decimal(value))
+
+    def python_value(self, value):
+        return None if value is None else Decimal(value)
+
+
+class EstimateSequence(BaseModel):
+    """The last estimate number given out in a year; numbers are never given twice."""
+
+    year = IntegerField(primary_key=True)
+    last = IntegerField(default=0)
+
+
+class Estimate(BaseModel):
+    """A priced proposal to a customer (schema 5).
+
+    The customer's details are copied in (``customer_name`` to ``language``): the service
+    refreshes the copy whenever the customer or its contacts change, and keeps it when the
+    customer is deleted, which only clears ``customer``. Amounts are whole minor units
+    of ``currency`` (cents), never floats.
+    """
+
+    number = CharField(unique=True)  # E-2026-0001
+    title = CharField()
+    issued_on = DateField(index=True)
+    currency = CharField()  # ISO 4217, the customer's when the estimate was made
+    status = CharField(default="draft", index=True)  # draft / sent / accepted / declined
+    customer = ForeignKeyField(Customer, null=True, backref="estimates", on_delete="SET NULL",
+                               index=False)  # indexed with issued_on by the migration
+    customer_name = CharField()
+    billing_street = CharField(default="")
+    billing_postal_code = CharField(default="")
+    billing_city = CharField(default="")
+    billing_country = CharField(null=True)
+    billing_state = CharField(default="")
+    shipping_street = CharField(default="")
+    shipping_postal_code = CharField(default="")
+    shipping_city = CharField(default="")
+    shipping_country = CharField(null=True)
+    shipping_state = CharField(default="")
+    phone = CharField(default="")
+    email = CharField(default="")
+    contact_name = CharField(default="")
+    language = CharField()  # the customer's: the proposal is written in it
+    total_minor = IntegerField(default=0)  # sum of the lines' amounts, kept by the service
+    created_at = DateTimeField(default=utcnow)
+    created_by = CharField(default="")
+    updated_at = DateTimeField(default=utcnow)
+    updated_by = CharField(default="")
+    version = IntegerField(default=1)
+
+
+class EstimateLine(BaseModel):
+    estimate = ForeignKeyField(Estimate, backref="lines", on_delete="CASCADE", index=False)
+    position = IntegerField()  # 1, 2, 3... in the order shown
+    description = TextField()
+    quantity = DecimalText()
+    unit_price_minor = IntegerField()
+    amount_minor = IntegerField()  # quantity x unit price, rounded half up to a minor unit
+
+
+class Project(BaseModel):
+    """A customer's project (construction seed): dates, budget, state and three contacts.
+
+    A closed project takes no change until it is reopened. Deleting a contact clears it
+    from the projects that named it.
+    """
+
+    customer = ForeignKeyField(Customer, backref="projects", on_delete="CASCADE")
+    name = CharField()
+    submission_deadline = DateField(null=True)
+    starts_on = DateField(null=True)
+    ends_on = DateField(null=True)
+    budget_minor = IntegerField(null=True)  # estimated budget, minor units of ``currency``
+    currency = CharField()
+    state = CharField(default="open", index=True)  # open / closed
+    submission_contact = ForeignKeyField(Contact, null=True, backref="submission_projects",
+                                         on_delete="SET NULL")
+    billing_contact = ForeignKeyField(Contact, null=True, backref="billing_projects",
+                                      on_delete="SET NULL")
+    execution_contact = ForeignKeyField(Contact, null=True, backref="execution_projects",
+                                        on_delete="SET NULL")
+    closed_at = DateTimeField(null=True)
+    closed_by = CharField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    created_by = CharField(default="")
+    updated_at = DateTimeField(default=utcnow)
+    updated_by = CharField(default="")
+    version = IntegerField(default=1)
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     User,
     Customer,
@@ -267,4 +363,8 @@ ALL_MODELS: list[type[BaseModel]] = [
     Notification,
     ImportJob,
     ImportItem,
+    EstimateSequence,
+    Estimate,
+    EstimateLine,
+    Project,
 ]
