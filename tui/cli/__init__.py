@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from tui.cli import events, notify
+from tui.cli import events, exports, imports, notify
 from tui.cli.output import EXIT_ERROR, EXIT_OK, EXIT_USAGE, positive, print_table
 from tui.i18n import _, set_language
 
@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help=_("print JSON for scripts"))
     events.add_commands(commands)
     notify.add_commands(commands)
+    imports.add_commands(commands)
+    exports.add_commands(commands)
     return parser
 
 
@@ -152,6 +154,10 @@ def run(args, environ) -> int:
         return events.run(ctx, args)
     if args.command == "notify":
         return notify.run(ctx, args, environ)
+    if args.command == "import":
+        return imports.run(ctx, args)
+    if args.command == "export":
+        return exports.run(ctx, args)
     raise AssertionError(args.command)
 
 
