@@ -11,6 +11,8 @@ from tui.domain.errors import NotFound
 from tui.domain.models import Contact, Customer
 from tui.domain.permissions import require
 from tui.domain.services._base import audit, changed_fields, snapshot, versioned_update, write
+from tui.domain.services.estimates import refresh_customer_copies
+from tui.domain.services.projects import ContactUse, clear_contacts, contact_uses
 from tui.domain.validation import (
     LIMITS,
     Errors,
@@ -102,6 +104,7 @@ def add_contact(ctx: Context, customer_id: int, draft: ContactDraft) -> Contact:
         contact = Contact.create(customer=customer, **values)
         audit(ctx, "create", "contact", contact.id, after=snapshot(contact),
               customer_id=customer.id)
+        refresh_customer_copies(ctx, [customer.id])  # it may be the estimates' main contact
         return contact
 
 
@@ -118,19 +121,33 @@ def update_contact(
         contact = _contact(contact_id)
         audit(ctx, "update", "contact", contact.id, before=before,
               after=changed_fields(before, snapshot(contact)), customer_id=contact.customer_id)
+        refresh_customer_copies(ctx, [contact.customer_id])
         return contact
 
 
+def contact_delete_impact(ctx: Context, contact_ids: Iterable[int]) -> list[ContactUse]:
+    """The project places that deleting these contacts would empty, so a screen can ask
+    first ("Camille Martin is the billing contact of Pont de Lyon: delete anyway?")."""
+    require(ctx.actor, "contact.view")
+    return contact_uses(contact_ids)
+
+
 def delete_contacts(ctx: Context, contact_ids: Iterable[int]) -> int:
-    """Delete several contacts at once (a multi-selection in the Contacts tab)."""
+    """Delete several contacts at once (a multi-selection in the Contacts tab).
+
+    Projects naming them lose them (see ``contact_delete_impact``), and the estimates'
+    copy of the main contact is refreshed, in the same transaction.
+    """
     with write(ctx, "contact.edit"):
         ids = list(dict.fromkeys(contact_ids))
         contacts = list(Contact.select().where(Contact.id.in_(ids)))
         missing = set(ids) - {c.id for c in contacts}
         if missing:
             raise NotFound(_("contact"), min(missing))
+        clear_contacts(ctx, ids)
         for contact in contacts:
             audit(ctx, "delete", "contact", contact.id, before=snapshot(contact),
                   customer_id=contact.customer_id)
             contact.delete_instance()
+        refresh_customer_copies(ctx, {contact.customer_id for contact in contacts})
         return len(contacts)

@@ -21,6 +21,12 @@ from tui.domain.models import (
 from tui.domain.permissions import require
 from tui.domain.services._base import audit, changed_fields, snapshot, versioned_update, write
 from tui.domain.services.contacts import ContactDraft, validate_contact
+from tui.domain.services.estimates import (
+    count_for_customer,
+    refresh_customer_copies,
+    unlink_customer,
+)
+from tui.domain.services.projects import count_projects, delete_customer_projects
 from tui.domain.services.outbox import enqueue
 from tui.domain.validation import (
     LIMITS,
@@ -39,7 +45,7 @@ from tui.domain.validation import (
     normalize_website,
     website_key,
 )
-from tui.i18n import _
+from tui.i18n import _, ngettext
 
 ADDRESS_PARTS = ("street", "postal_code", "city", "country", "state")
 ContactT = TypeVar("ContactT", ContactDraft, Contact)
@@ -89,6 +95,8 @@ class DeleteImpact:
     machines_unassigned: int
     contacts_deleted: int
     documents_deleted: int
+    estimates_unlinked: int = 0  # they keep their copy of the customer's details (C10, P2)
+    projects_deleted: int = 0
 
 
 def _choice(value: str, choices, default: str, what: str) -> str:
@@ -241,9 +249,34 @@ def create_customer(ctx: Context, draft: CustomerDraft, *, allow_duplicate: bool
     queued in the outbox in the same transaction, in the customer's language:
     if anything fails, neither the customer nor its messages are stored.
     """
-    with write(ctx, "customer.create"):
+    return _create(ctx, draft, "customer.create", allow_duplicate=allow_duplicate,
+                   send_welcome=send_welcome)
+
+
+def create_customer_in_estimate(ctx: Context, draft: CustomerDraft, *,
+                                allow_duplicate: bool = False,
+                                send_welcome: bool = False) -> Customer:
+    """A new customer added from an estimate's customer picker (P1, C1).
+
+    The only way the estimator role creates customers: it needs ``estimate.edit`` and
+    ``customer.create_in_estimate`` (``customer.create`` also does). The contacts typed in
+    that flow are stored with the customer without ``contact.edit``: the estimate takes
+    its main contact from them, and they are part of the customer being created. The
+    audit record says the customer was created from an estimate.
+    """
+    require(ctx.actor, "estimate.edit")
+    if ctx.actor.can("customer.create"):
+        return _create(ctx, draft, "customer.create", allow_duplicate=allow_duplicate,
+                       send_welcome=send_welcome, from_estimate=True)
+    return _create(ctx, draft, "customer.create_in_estimate", allow_duplicate=allow_duplicate,
+                   send_welcome=send_welcome, from_estimate=True)
+
+
+def _create(ctx: Context, draft: CustomerDraft, permission: str, *, allow_duplicate: bool,
+            send_welcome: bool, from_estimate: bool = False) -> Customer:
+    with write(ctx, permission):
         values, groups, contacts = validate_customer(ctx.config, draft)
-        if contacts:
+        if contacts and not from_estimate:
             require(ctx.actor, "contact.edit")
         if not allow_duplicate:
             duplicates = find_duplicates(values)
@@ -261,6 +294,8 @@ def create_customer(ctx: Context, draft: CustomerDraft, *, allow_duplicate: bool
         after["contacts"] = [snapshot(c) for c in stored]
         if send_welcome:
             after["welcome_emails_to"] = [contact.id for contact in welcomed]
+        if from_estimate:
+            after["created_in_estimate"] = True
         audit(ctx, "create", "customer", customer.id, after=after, customer_id=customer.id)
         return customer
 
@@ -269,12 +304,24 @@ def update_customer(
     ctx: Context, customer_id: int, expected_version: int, draft: CustomerDraft,
     *, allow_duplicate: bool = False,
 ) -> Customer:
-    """Save an edit made on version ``expected_version``; refuse if someone saved since."""
+    """Save an edit made on version ``expected_version``; refuse if someone saved since.
+
+    The copy of the customer's details on its estimates is refreshed in the same
+    transaction (P2). Its currency cannot change once it has estimates (C6).
+    """
     with write(ctx, "customer.edit"):
         current = _get(customer_id)
         if current.version != expected_version:
             raise Conflict(_("customer"), customer_id, snapshot(current))
-        values, groups, _contacts = validate_customer(ctx.config, draft)
+        locked = currency_lock(ctx.config, current, draft.currency)
+        try:
+            values, groups, _contacts = validate_customer(ctx.config, draft)
+        except ValidationError as error:
+            if locked:
+                raise ValidationError({**error.errors, "currency": locked}) from None
+            raise
+        if locked:
+            raise ValidationError({"currency": locked})
         keys = ("name_key", "email_key", "phone", "website_key")
         if not allow_duplicate and any(values[k] != getattr(current, k) for k in keys):
             duplicates = find_duplicates(values, exclude_id=customer_id)
@@ -290,7 +337,27 @@ def update_customer(
         after["groups"] = groups
         audit(ctx, "update", "customer", customer_id, before=before,
               after=changed_fields(before, after), customer_id=customer_id)
+        refresh_customer_copies(ctx, [customer_id])
         return customer
+
+
+def currency_lock(config: Config, customer: Customer, wanted: str) -> str | None:
+    """Why ``customer``'s currency may not become ``wanted`` (C6), or None when it may.
+
+    Estimates are priced in the customer's currency: once it has any, changing the
+    currency would change what their amounts mean. A form can call this to show the
+    currency field read-only with the reason.
+    """
+    wanted = (wanted or config.defaults.currency or "").strip().upper()
+    if wanted == customer.currency:
+        return None
+    count = count_for_customer(customer.id)
+    if not count:
+        return None
+    return ngettext(
+        "The currency stays {currency}: {name} has {count} estimate, priced in {currency}.",
+        "The currency stays {currency}: {name} has {count} estimates, priced in {currency}.",
+        count).format(currency=customer.currency, name=customer.name, count=count)
 
 
 def delete_impact(ctx: Context, customer_id: int) -> DeleteImpact:
@@ -302,11 +369,14 @@ def delete_impact(ctx: Context, customer_id: int) -> DeleteImpact:
         contacts_deleted=Contact.select().where(Contact.customer == customer_id).count(),
         documents_deleted=AdminDocument.select().where(
             AdminDocument.customer == customer_id).count(),
+        estimates_unlinked=count_for_customer(customer_id),
+        projects_deleted=count_projects(customer_id),
     )
 
 
 def delete_customer(ctx: Context, customer_id: int, expected_version: int | None = None) -> DeleteImpact:
-    """Unassign its machines (history kept), delete contacts and documents, then the customer.
+    """Unassign its machines (history kept), delete contacts, documents and projects, then
+    the customer. Its estimates keep their copy of its details but lose the link (C10, P2).
 
     The audit event keeps a full snapshot, so an administrator can see, and
     later restore, what was deleted. Stored document files are kept for that.
@@ -325,6 +395,8 @@ def delete_customer(ctx: Context, customer_id: int, expected_version: int | None
         before["contacts"] = [snapshot(c) for c in contacts]
         before["documents"] = [snapshot(d) for d in documents]
         before["unassigned_equipment"] = [a.equipment_id for a in open_assignments]
+        before["projects"] = delete_customer_projects(ctx, customer_id)
+        before["unlinked_estimates"] = unlink_customer(ctx, customer_id)
         (Assignment.update(unassigned_at=now, unassigned_by=login)
          .where(Assignment.customer_id == customer_id, Assignment.unassigned_at.is_null())
          .execute())
@@ -333,4 +405,5 @@ def delete_customer(ctx: Context, customer_id: int, expected_version: int | None
         GroupMembership.delete().where(GroupMembership.customer == customer_id).execute()
         customer.delete_instance()
         audit(ctx, "delete", "customer", customer_id, before=before, customer_id=customer_id)
-        return DeleteImpact(len(open_assignments), len(contacts), len(documents))
+        return DeleteImpact(len(open_assignments), len(contacts), len(documents),
+                            len(before["unlinked_estimates"]), len(before["projects"]))
