@@ -120,7 +120,8 @@ def test_a_stale_version_is_refused(admin, site):
 
 def test_the_list_filters_by_state_open_by_default(admin, site, make_customer):
     other = make_customer("Fjord Anlæg ApS")
-    first = create_project(admin, site.id, ProjectDraft(name="Quay", submission_deadline="2026-06-01"))
+    first = create_project(admin, site.id, ProjectDraft(name="Quay",
+                                                        submission_deadline="2026-06-01"))
     create_project(admin, site.id, ProjectDraft(name="Tunnel", submission_deadline="2026-02-01"))
     create_project(admin, other.id, ProjectDraft(name="Depot"))
     close_project(admin, first.id, first.version)
