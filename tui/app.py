@@ -25,6 +25,8 @@ class ClientbookApp(App[None]):
         # Everywhere, but shown in the footer by the customer list only (80 columns are few).
         Binding("f3", "open_register", _("Equipment"), id="open_register", show=False),
         Binding("f4", "open_outbox", _("Outbox"), id="open_outbox", show=False),
+        Binding("f5", "open_import", _("Import"), id="open_import", show=False),
+        Binding("f6", "export_data", _("Export"), id="export_data", show=False),
         Binding("question_mark", "help", _("Help"), id="help_question", show=False),
         Binding("ctrl+q", "quit", _("Quit"), id="quit", priority=True),
     ]
@@ -74,7 +76,19 @@ class ClientbookApp(App[None]):
         if action in self.SCREEN_ACTIONS:
             return (self.ctx.actor.can(self.SCREEN_ACTIONS[action][0])
                     and not isinstance(self.screen, ModalScreen))
+        if action in ("open_import", "export_data"):  # a refused role is told why (the action)
+            return not isinstance(self.screen, ModalScreen)
+        if action == "open_import_jobs":
+            return (self.ctx.actor.can("data.import") and not isinstance(self.screen, ModalScreen)
+                    and not self._import_running())
         return True
+
+    def _import_running(self) -> bool:
+        """An import is writing: its job must not be undone from the jobs list meanwhile."""
+        from tui.screens.import_data import ImportScreen
+
+        return any(isinstance(screen, ImportScreen) and screen.running
+                   for screen in self.screen_stack)
 
     def _open(self, action: str, *args) -> None:
         """Push the screen, unless it is the one on top already (F3 twice is harmless)."""
@@ -90,6 +104,41 @@ class ClientbookApp(App[None]):
 
     def action_open_outbox(self) -> None:
         self._open("open_outbox")
+
+    def action_open_import(self) -> None:
+        """The import screen, unless the role may import nothing (then the service says why)."""
+        from tui.screens.import_data import ImportScreen, import_refusal
+
+        refusal = import_refusal(self.ctx)
+        if refusal:
+            self.notify(refusal, title=_("Import"), severity="error", markup=False)
+        elif not isinstance(self.screen, ImportScreen):
+            self.push_screen(ImportScreen())
+
+    def action_open_import_jobs(self) -> None:
+        from tui.domain.errors import PermissionDenied
+        from tui.domain.permissions import require
+        from tui.screens.import_jobs import ImportJobsScreen
+
+        try:
+            require(self.ctx.actor, "data.import")
+        except PermissionDenied as error:
+            self.notify(str(error), title=_("Import jobs"), severity="error", markup=False)
+            return
+        if not isinstance(self.screen, ImportJobsScreen) and not self._import_running():
+            self.push_screen(ImportJobsScreen())
+
+    def action_export_data(self) -> None:
+        from tui.domain.errors import PermissionDenied
+        from tui.domain.permissions import require
+        from tui.widgets.export_dialog import ExportDialog
+
+        try:
+            require(self.ctx.actor, "data.export")
+        except PermissionDenied as error:
+            self.notify(str(error), title=_("Export"), severity="error", markup=False)
+            return
+        self.push_screen(ExportDialog())
 
     def action_open_machine(self, equipment_id: int) -> None:
         from tui.screens.machine import MachineScreen

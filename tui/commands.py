@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import ModalScreen
 
 from tui.domain.services.search import search_customers
 from tui.i18n import _
@@ -12,20 +13,42 @@ from tui.i18n import _
 
 class ClientbookCommands(Provider):
     def _actions(self):
-        """The main actions, those of the customer on screen first; only what the role may do."""
+        """The main actions, those of the customer on screen first; only what the role may do.
+
+        Asked with the palette open: ``app.check_action`` would see the palette (a modal
+        screen) on top and refuse every screen-opening action, so this asks the role, and
+        whether the palette was opened over a dialog, itself.
+        """
         app = self.app
+        can = app.ctx.actor.can
         actions = []
         if hasattr(self.screen, "palette_actions"):
             actions.extend(self.screen.palette_actions())
         if app.check_action("new_customer", ()):
             actions.append((_("New customer"), app.action_new_customer))
-        if app.check_action("open_register", ()):
-            actions.append((_("Equipment register: every machine and who holds it"),
-                            app.action_open_register))
-        if app.check_action("open_outbox", ()):
-            actions.append((_("Outbox: e-mails pending, sent and failed"), app.action_open_outbox))
+        if not isinstance(self.screen, ModalScreen):
+            actions.extend(self._screen_actions(can))
         actions.append((_("Help: list the keys"), app.action_help))
         return actions
+
+    def _screen_actions(self, can):
+        app = self.app
+        if can(app.SCREEN_ACTIONS["open_register"][0]):
+            yield (_("Equipment register: every machine and who holds it"),
+                   app.action_open_register)
+        if can(app.SCREEN_ACTIONS["open_outbox"][0]):
+            yield _("Outbox: e-mails pending, sent and failed"), app.action_open_outbox
+        if can("data.import"):
+            from tui.screens.import_data import import_refusal
+
+            if import_refusal(app.ctx) is None:
+                yield (_("Import customers/contacts/equipment from CSV…"),
+                       app.action_open_import)
+            if not app._import_running():  # its job must not be undone meanwhile
+                yield _("Import jobs: past imports, undo one"), app.action_open_import_jobs
+        if can("data.export"):
+            yield (_("Export customers/contacts/equipment to CSV, JSON or vCard…"),
+                   app.action_export_data)
 
     async def discover(self) -> Hits:
         for label, callback in self._actions():
