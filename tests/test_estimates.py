@@ -384,3 +384,23 @@ def test_every_change_is_audited(admin, lyon):
     assert records[2].after == {"status": "sent"}
     assert records[3].before["number"] == "E-2026-0001"
     assert all(r.customer_id == lyon.id for r in records)
+
+
+def test_the_demo_makes_consistent_estimates_and_projects(admin, db):
+    from tui.domain.demo import populate
+    from tui.domain.models import Contact, Project
+
+    counts = populate(admin, customers=20)
+    assert counts["estimates"] == Estimate.select().count() > 0
+    assert counts["projects"] == Project.select().count() > 0
+    for estimate in Estimate.select():
+        lines = estimate_lines(admin, estimate.id)
+        assert lines and estimate.total_minor == sum(line.amount_minor for line in lines)
+        assert estimate.currency == estimate.customer.currency
+    numbers = [e.number for e in Estimate.select().order_by(Estimate.issued_on, Estimate.id)]
+    assert len(set(numbers)) == len(numbers)
+    for project in Project.select():
+        for place in ("submission_contact_id", "billing_contact_id", "execution_contact_id"):
+            contact_id = getattr(project, place)
+            if contact_id is not None:
+                assert Contact.get_by_id(contact_id).customer_id == project.customer_id

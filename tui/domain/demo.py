@@ -12,7 +12,7 @@ import unicodedata
 from datetime import date, timedelta
 from pathlib import Path
 
-from tui.domain.models import Assignment, utcnow
+from tui.domain.models import Assignment, Contact, Customer, utcnow
 
 from tui.domain.context import Context
 from tui.domain.services.contacts import ContactDraft
@@ -24,7 +24,9 @@ from tui.domain.services.equipment import (
     assign_equipment,
     unassign_equipment,
 )
+from tui.domain.services.estimates import EstimateDraft, LineDraft, create_estimate, set_status
 from tui.domain.services.events import record_event
+from tui.domain.services.projects import ProjectDraft, close_project, create_project
 
 SEED = 20261123
 EVENT_MESSAGES = {
@@ -93,6 +95,31 @@ MACHINES = [("Caterpillar", "320", "Excavator"), ("JCB", "3CX", "Backhoe loader"
             ("Genie", "GS-1930", "Scissor lift"), ("JLG", "450AJ", "Boom lift"),
             ("Atlas Copco", "XAS 88", "Compressor"), ("Wacker Neuson", "DW60", "Dumper"),
             ("Manitou", "MT 1440", "Telehandler"), ("Hilti", "TE 70", "Breaker")]
+# Estimate lines in the customer's language: (description, quantities, unit price in EUR)
+LINES = {
+    "en": [("Excavator hire, per day", (1, 3, 5, 10), (280, 450, 620)),
+           ("Operator, per hour", (8, 16, 40), (48, 62)),
+           ("Transport to and from site", (1,), (180, 340, 560)),
+           ("Scaffolding, per week", (1, 2, 4), (390, 720)),
+           ("Service and safety inspection", (1,), (240, 410))],
+    "fr": [("Location pelle hydraulique, par jour", (1, 3, 5, 10), (280, 450, 620)),
+           ("Conducteur d'engin, à l'heure", (8, 16, 40), (48, 62)),
+           ("Transport aller-retour sur chantier", (1,), (180, 340, 560)),
+           ("Échafaudage, par semaine", (1, 2, 4), (390, 720)),
+           ("Entretien et contrôle de sécurité", (1,), (240, 410))],
+    "da": [("Leje af gravemaskine, pr. dag", (1, 3, 5, 10), (280, 450, 620)),
+           ("Maskinfører, pr. time", (8, 16, 40), (48, 62)),
+           ("Transport til og fra pladsen", (1,), (180, 340, 560)),
+           ("Stillads, pr. uge", (1, 2, 4), (390, 720)),
+           ("Service og sikkerhedseftersyn", (1,), (240, 410))],
+}
+ESTIMATE_TITLES = {"en": ["Equipment hire", "Site works", "Lifting operations", "Spring season"],
+                   "fr": ["Location de matériel", "Travaux de chantier", "Opérations de levage",
+                          "Saison de printemps"],
+                   "da": ["Maskinleje", "Anlægsarbejde", "Løfteopgaver", "Forårssæson"]}
+PROJECTS = ["Harbour extension", "School renovation", "Ring road, section 3", "Bridge repair",
+            "Logistics warehouse", "Wind farm access roads", "Hospital wing", "Tram depot"]
+EUR_RATE = {"EUR": 1, "DKK": 7.45, "GBP": 0.85, "USD": 1.1, "CAD": 1.5}
 
 
 def _slug(text: str) -> str:
@@ -133,7 +160,7 @@ def populate(ctx: Context, customers: int = 300, seed: int = SEED) -> dict[str, 
     rng = random.Random(seed)
     segments = list(ctx.config.segments)
     counts = {"customers": 0, "contacts": 0, "machines": 0, "documents": 0, "events": 0,
-              "notifications": 0}
+              "notifications": 0, "estimates": 0, "projects": 0}
     with ctx.db.atomic(), tempfile.TemporaryDirectory() as scratch:
         customer_ids = []
         for index in range(customers):
@@ -180,7 +207,57 @@ def populate(ctx: Context, customers: int = 300, seed: int = SEED) -> dict[str, 
                 add_document(ctx, customer_id, f"{kind.capitalize()} {today.year}-{number + 1}",
                              kind, source, reminder)
                 counts["documents"] += 1
+        # Its own random stream: what came before is the same with or without these.
+        _estimates_and_projects(ctx, random.Random(seed + 1), customer_ids, today, counts)
     return counts
+
+
+def _estimates_and_projects(ctx: Context, rng: random.Random, customer_ids: list[int],
+                            today: date, counts: dict[str, int]) -> None:
+    """Estimates for about half the customers, projects for about one in five."""
+    customers = {c.id: c for c in Customer.select().where(Customer.id.in_(customer_ids))}
+    drafts = []
+    for customer_id in customer_ids:
+        if rng.random() >= 0.5:
+            continue
+        customer = customers[customer_id]
+        language = customer.language if customer.language in LINES else "en"
+        rate = EUR_RATE.get(customer.currency, 1)
+        for _n in range(rng.choice([1, 1, 2, 3])):
+            lines = tuple(
+                LineDraft(description, str(rng.choice(quantities)),
+                          str(round(rng.choice(prices) * rate)))
+                for description, quantities, prices in rng.sample(LINES[language],
+                                                                  rng.randint(1, 4)))
+            drafts.append((EstimateDraft(
+                customer_id=customer_id, title=rng.choice(ESTIMATE_TITLES[language]),
+                issued_on=today - timedelta(days=rng.randint(0, 240)), lines=lines),
+                rng.choice(["draft", "draft", "sent", "sent", "accepted", "declined"])))
+    # Numbered in date order, as they would have been made.
+    for draft, status in sorted(drafts, key=lambda pair: pair[0].issued_on):
+        estimate = create_estimate(ctx, draft)
+        if status != "draft":
+            set_status(ctx, estimate.id, estimate.version, status)
+        counts["estimates"] += 1
+    for customer_id in customer_ids:
+        if rng.random() >= 0.2:
+            continue
+        contacts = list(Contact.select().where(Contact.customer == customer_id)
+                        .order_by(Contact.id))
+
+        def pick(role: str) -> int | None:
+            holders = [c.id for c in contacts if role in (c.roles or ())]
+            return rng.choice(holders) if holders else None
+
+        starts = today + timedelta(days=rng.randint(-120, 120))
+        project = create_project(ctx, customer_id, ProjectDraft(
+            name=rng.choice(PROJECTS), submission_deadline=starts - timedelta(days=30),
+            starts_on=starts, ends_on=starts + timedelta(days=rng.randint(30, 400)),
+            budget=str(rng.randint(5, 400) * 10_000), submission_contact_id=pick("submission"),
+            billing_contact_id=pick("billing"), execution_contact_id=pick("execution")))
+        if rng.random() < 0.25:
+            close_project(ctx, project.id, project.version)
+        counts["projects"] += 1
 
 
 def _backdate(assignment_id: int, assigned_at, unassigned_at) -> None:
