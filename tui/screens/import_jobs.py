@@ -116,8 +116,8 @@ class ImportJobsScreen(UndoJobs, Screen):
 
     BINDINGS = [
         Binding("escape", "back", _("Back"), id="import_jobs.back"),
-        Binding("u", "undo", _("Undo import"), id="import_jobs.undo"),
-        Binding("g", "refresh", _("Refresh"), id="import_jobs.refresh"),
+        Binding("u", "undo", _("Undo"), id="import_jobs.undo"),
+        Binding("g", "refresh", _("Refresh"), id="import_jobs.refresh", show=False),
     ]
 
     def __init__(self) -> None:
@@ -137,8 +137,8 @@ class ImportJobsScreen(UndoJobs, Screen):
         table = self.query_one(DataTable)
         # 80 columns: widths + 2 cells of padding each + the scrollbar.
         table.add_column(_("Started (UTC)"), key="started", width=16)
-        table.add_column(_("File"), key="file", width=16)
-        table.add_column(_("Result"), key="result", width=26)
+        table.add_column(_("File"), key="file", width=18)
+        table.add_column(_("Result"), key="result", width=24)
         table.add_column(_("Status"), key="status", width=11)
         self.reload()
 

@@ -78,6 +78,7 @@ class ExportDialog(ModalScreen[int | None]):
             yield FieldRow(_("File"), Input(self.default_path, id="export-path", compact=True),
                            field="path", required=True)
             yield Static("", id="export-error-general", markup=False)
+            yield Static("", id="export-status", markup=False)
             yield Static(_("A relative path is taken from the current directory; an existing "
                            "file is replaced only if you say so."), classes="hint")
             with Horizontal(id="export-buttons"):
@@ -162,7 +163,9 @@ class ExportDialog(ModalScreen[int | None]):
         what, fmt = self.chosen()
         search = self.query_one("#export-search", Input).value.strip() or None
         self.busy = True
-        self.query_one("#export-error-general", Static).update(_("Exporting…"))
+        status = self.query_one("#export-status", Static)
+        status.update(_("Exporting…"))
+        status.display = True
         self.export_worker(what, fmt, path, search)
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
@@ -192,6 +195,7 @@ class ExportDialog(ModalScreen[int | None]):
         self.busy = False
         if isinstance(outcome, dict):
             if self.is_attached:
+                self.query_one("#export-status", Static).display = False
                 self.show_errors(outcome)
             return
         self.app.notify(exported_text(what, outcome, path), title=_("Export"), markup=False)
