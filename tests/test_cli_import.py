@@ -324,6 +324,22 @@ def test_bad_rows_go_to_an_error_csv_beside_the_input_and_exit_1(db, home):
     assert len(read_csv(home / "dry.csv")) == 4 and counts(db) == before
 
 
+def test_errors_never_overwrites_the_input_the_database_or_another_file(db, home, crm):
+    keep = home / "accounts.csv"
+    keep.write_text("my,own\n", encoding="utf-8")
+    original = crm.read_bytes()
+    before = counts(db)
+    same, database, other = clientbook_each(
+        *(("import", "customers", str(crm), "--errors", path)
+          for path in (f"{home}/./crm.csv", str(db), str(keep))), db=db, home=home)
+    assert_error(same, "is the file being imported")
+    assert_error(database, "is the database")
+    assert_error(other, "exists and is not an error file of an import")
+    assert other.stdout == ""  # refused before the plan is printed
+    assert crm.read_bytes() == original and keep.read_text(encoding="utf-8") == "my,own\n"
+    assert counts(db) == before
+
+
 def test_running_the_same_file_again_creates_no_duplicate(db, home, crm):
     assert_ok(importing("customers", crm, db=db, home=home))
     before = counts(db)

@@ -193,13 +193,13 @@ def command_import_file(ctx, args) -> int:
     source = open_csv(args.file)
     preview = preview_mapping(kind, source.headers, explicit)
     check_permissions(ctx, kind, preview, args.on_match)  # contact columns, holders
+    errors_path = checked_errors_path(args.errors, source.path, ctx) if args.errors else None
     print_plan(source, preview)
     if preview.problems:
         sys.stdout.flush()  # the plan first, then the reason it stops
         raise MappingProblem(preview)
     options = ImportOptions(on_match=args.on_match, dry_run=args.dry_run,
-                            errors_path=Path(args.errors).expanduser() if args.errors else None,
-                            batch_size=args.batch_size)
+                            errors_path=errors_path, batch_size=args.batch_size)
     sys.stdout.flush()
     progress = TerminalProgress()
     stop = StopOnInterrupt(progress)
@@ -232,6 +232,36 @@ def command_import_file(ctx, args) -> int:
     if report.job_id is not None:
         print(_("Job {job} — undo with: clientbook import undo {job}").format(job=report.job_id))
     return EXIT_ERROR if report.rejected or report.status != "done" else EXIT_OK
+
+
+def checked_errors_path(text: str, source: Path, ctx) -> Path:
+    """--errors PATH, refused when writing it would destroy something: the file being
+    imported, the database, or an existing file that is not an import's error file."""
+    from tui.domain.errors import ClientbookError
+
+    path = Path(text).expanduser()
+    if not path.exists():
+        return path
+    database = ctx.db.path
+    for other, message in ((source, _("--errors {path} is the file being imported; give "
+                                      "another path for the rejected rows.")),
+                           (database, _("--errors {path} is the database; give another path "
+                                        "for the rejected rows."))):
+        if other.exists() and os.path.samefile(path, other):
+            raise ClientbookError(message.format(path=text))
+    if path.is_file() and not is_error_file(path):
+        raise ClientbookError(_("--errors {path} exists and is not an error file of an "
+                                "import; give another path (or remove it).").format(path=text))
+    return path
+
+
+def is_error_file(path: Path) -> bool:
+    """What an import's error file starts with (a file that is not one is never replaced)."""
+    try:
+        with path.open("r", encoding="utf-8", newline="") as handle:
+            return handle.readline().startswith("error_line,")
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def print_rejected(path: Path, report) -> None:
