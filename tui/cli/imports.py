@@ -218,8 +218,11 @@ def command_import_file(ctx, args) -> int:
             report = run_import(ctx, source, preview, options, progress=on_batch)
     except KeyboardInterrupt:
         progress.clear()
-        print(_("Stopped at once: the batch in progress was rolled back. Run the same command "
-                "again to finish the job."), file=sys.stderr)
+        if args.dry_run:
+            print(_("Stopped at once; a dry run changes nothing."), file=sys.stderr)
+        else:
+            print(_("Stopped at once: the batch in progress was rolled back. Run the same "
+                    "command again to finish the job."), file=sys.stderr)
         return EXIT_ERROR
     finally:
         progress.clear()
