@@ -99,8 +99,8 @@ async def choose_file(pilot, screen: ImportScreen, path: str, kind: str = "custo
 def mapping(screen: ImportScreen) -> dict[str, tuple[str, str]]:
     """Column header -> (field shown, how) as the mapping table shows them."""
     table = screen.query_one("#import-columns", DataTable)
-    return {str(table.get_row_at(i)[0]): (str(table.get_row_at(i)[2]), str(table.get_row_at(i)[3]))
-            for i in range(table.row_count)}
+    rows = [table.get_row_at(i) for i in range(table.row_count)]
+    return {str(row[0]): (str(row[2]), str(row[3])) for row in rows}
 
 
 async def set_field(pilot, screen: ImportScreen, header: str, field: str) -> None:

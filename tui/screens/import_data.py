@@ -62,8 +62,9 @@ def delimiter_label(delimiter: str) -> str:
 def how_label(how: str, note: str) -> Text:
     if note == _("column of an error file"):
         return Text(_("error column"), style="dim")
-    label, style = {"recognised": (_("recognised"), "green"), "explicit": (_("your choice"), "bold"),
-                    "ignored": (_("your choice"), "bold"), "unknown": (_("unknown"), "yellow"),
+    label, style = {"recognised": (_("recognised"), "green"),
+                    "explicit": (_("your choice"), "bold"), "ignored": (_("your choice"), "bold"),
+                    "unknown": (_("unknown"), "yellow"),
                     "duplicate": (_("duplicate"), "yellow")}.get(how, (how, ""))
     return Text(label, style=style)
 

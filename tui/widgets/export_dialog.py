@@ -35,11 +35,16 @@ def what_label(what: str) -> str:
 
 
 def exported_text(what: str, count: int, path: Path) -> str:
-    forms = {"customers": ("Exported {n} customer to {path}.", "Exported {n} customers to {path}."),
-             "contacts": ("Exported {n} contact to {path}.", "Exported {n} contacts to {path}."),
-             "equipment": ("Exported {n} machine to {path}.", "Exported {n} machines to {path}.")}
-    singular, plural = forms[what]
-    return ngettext(singular, plural, count).format(n=count, path=path)
+    if what == "contacts":
+        text = ngettext("Exported {n} contact to {path}.", "Exported {n} contacts to {path}.",
+                        count)
+    elif what == "equipment":
+        text = ngettext("Exported {n} machine to {path}.", "Exported {n} machines to {path}.",
+                        count)
+    else:
+        text = ngettext("Exported {n} customer to {path}.", "Exported {n} customers to {path}.",
+                        count)
+    return text.format(n=count, path=path)
 
 
 def resolve_path(text: str) -> Path:
