@@ -418,8 +418,9 @@ def search_estimates(ctx: Context, text: str = "", *, customer_id: int | None = 
                      offset: int = 0) -> EstimatePage:
     """A page of estimates, newest number first.
 
-    ``text``: every word must appear (case-insensitively, literally) in the number, the
-    title or the customer's name as copied on the estimate. ``status``: one of STATUSES,
+    ``text``: every word must appear (literally; case-insensitively for ASCII letters, as
+    SQLite's LIKE does) in the number, the title or the customer's name as copied on the
+    estimate. ``status``: one of STATUSES,
     or "open" for draft and sent ones; None for all.
     """
     require(ctx.actor, "estimate.view")
