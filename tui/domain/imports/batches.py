@@ -23,6 +23,7 @@ from tui.domain.models import (
     Customer,
     CustomerGroup,
     Equipment,
+    Estimate,
     GroupMembership,
     ImportItem,
     JSONField,
@@ -130,6 +131,19 @@ def chunks(values, size: int = CHUNK):
         yield values[start:start + size]
 
 
+def refresh_estimate_copies(ctx: Context, customer_ids) -> None:
+    """Estimates keep a copy of their customer: an import that changed a customer or its
+    contacts rewrites the copies in the batch's transaction, as an edit in the app does."""
+    from tui.domain.services.estimates import refresh_customer_copies
+
+    quoted = set()
+    for part in chunks(list(customer_ids)):
+        quoted.update(c for (c,) in Estimate.select(Estimate.customer)
+                      .where(Estimate.customer.in_(part)).distinct().tuples())
+    if quoted:
+        refresh_customer_copies(ctx, quoted)
+
+
 def diff(current: dict, values: dict, columns) -> dict:
     return {c: values[c] for c in columns if c in values and values[c] != current.get(c)}
 
@@ -205,6 +219,7 @@ class BaseWriter:
         result.rejected.sort(key=lambda pair: pair[0].line)
         if not self.dry:
             self._apply(plan)
+            refresh_estimate_copies(self.ctx, result.touched - result.created)
         return result
 
     def _apply(self, plan: Plan) -> None:

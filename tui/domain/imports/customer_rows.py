@@ -19,7 +19,12 @@ from tui.domain.imports.batches import (
 from tui.domain.imports.prepare import Prepared
 from tui.domain.models import Contact, Customer, CustomerGroup, GroupMembership
 from tui.domain.services.contacts import ContactDraft, validate_contact
-from tui.domain.services.customers import CustomerDraft, group_names, validate_customer
+from tui.domain.services.customers import (
+    CustomerDraft,
+    currency_lock,
+    group_names,
+    validate_customer,
+)
 from tui.domain.validation import Errors, email_key
 from tui.i18n import _
 
@@ -181,6 +186,10 @@ class CustomerRows:
         except ValidationError as error:
             raise Rejected(error.errors) from None
         changes = diff(current, values, CUSTOMER_COLUMNS)
+        if "currency" in changes:  # C6: estimates are priced in the customer's currency
+            locked = currency_lock(self.ctx.config, Customer(**current), changes["currency"])
+            if locked:
+                raise Rejected({"currency": locked})
         changes.update(extra)
         new_groups = None
         if row.groups is not None and not same_groups:

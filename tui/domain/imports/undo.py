@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from tui.domain.context import Context
 from tui.domain.errors import ClientbookError, NotFound
 from tui.domain.imports import searchindex
+from tui.domain.imports.batches import refresh_estimate_copies
 from tui.domain.imports.importer import required_permissions
 from tui.domain.models import (
     AdminDocument,
@@ -33,9 +34,11 @@ from tui.domain.models import (
     CustomerGroup,
     Equipment,
     EquipmentEvent,
+    Estimate,
     GroupMembership,
     ImportItem,
     ImportJob,
+    Project,
     utcnow,
 )
 from tui.domain.permissions import require
@@ -138,6 +141,12 @@ class _Check:
                 self.conflicts.append(_("document #{id} {title} was added since to customer "
                                         "#{customer}").format(id=document_id, title=title,
                                                               customer=customer_id))
+            for model, what in ((Estimate, _("estimate")), (Project, _("project"))):
+                for record_id, customer_id in (model.select(model.id, model.customer)
+                                               .where(model.customer.in_(part)).tuples()):
+                    self.conflicts.append(_("{what} #{id} was made since for customer "
+                                            "#{customer}").format(what=what, id=record_id,
+                                                                  customer=customer_id))
             for assignment_id, customer_id in (
                     Assignment.select(Assignment.id, Assignment.customer_id)
                     .where(Assignment.customer_id.in_(part)).tuples()):
@@ -157,6 +166,18 @@ class _Check:
                                     .tuples()):
                 self.conflicts.append(_("machine #{id} has events recorded since").format(
                     id=equipment_id))
+
+    def currencies(self) -> None:
+        """Putting back a customer's old currency is refused once estimates are priced in
+        the new one (C6)."""
+        changed = [i for i, item in self.updated["customer"].items()
+                   if "currency" in (item.before or {})]
+        for part in _chunks(changed):
+            for (customer_id,) in (Estimate.select(Estimate.customer)
+                                   .where(Estimate.customer.in_(part)).distinct().tuples()):
+                self.conflicts.append(_("customer #{customer} has estimates priced in the "
+                                        "currency the import gave it").format(
+                                            customer=customer_id))
 
     def assignments(self) -> None:
         for assignment_id, (_id, serial_id, closed) in _rows(
@@ -194,6 +215,7 @@ def undo_import(ctx: Context, job_id: int) -> UndoReport:
         check.versions("equipment", Equipment.serial)
         check.assignments()
         check.foreign()
+        check.currencies()
         if check.conflicts:
             raise UndoRefused(job_id, check.conflicts)
         return _revert(ctx, job, check)
@@ -253,6 +275,7 @@ def _revert(ctx: Context, job: ImportJob, check: _Check) -> UndoReport:
             report.removed["group"] = report.removed.get("group", 0) + len(unused)
     searchindex.refresh(db, touched)
     searchindex.restore(db, triggers)
+    refresh_estimate_copies(ctx, touched - check.present["customer"])
     ImportJob.update(status="undone", undone_at=now, undone_by=login).where(
         ImportJob.id == job.id).execute()
     audit(ctx, "undo_import", "import_job", job.id,
