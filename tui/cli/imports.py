@@ -238,33 +238,13 @@ def command_import_file(ctx, args) -> int:
 
 
 def checked_errors_path(text: str, source: Path, ctx) -> Path:
-    """--errors PATH, refused when writing it would destroy something: the file being
-    imported, the database, or an existing file that is not an import's error file."""
-    from tui.domain.errors import ClientbookError
+    """--errors PATH, refused (before the plan is shown) when writing it would destroy
+    something; the domain's check_error_path says what."""
+    from tui.domain.imports import check_error_path
 
     path = Path(text).expanduser()
-    if not path.exists():
-        return path
-    database = ctx.db.path
-    for other, message in ((source, _("--errors {path} is the file being imported; give "
-                                      "another path for the rejected rows.")),
-                           (database, _("--errors {path} is the database; give another path "
-                                        "for the rejected rows."))):
-        if other.exists() and os.path.samefile(path, other):
-            raise ClientbookError(message.format(path=text))
-    if path.is_file() and not is_error_file(path):
-        raise ClientbookError(_("--errors {path} exists and is not an error file of an "
-                                "import; give another path (or remove it).").format(path=text))
+    check_error_path(path, source, ctx.db.path)
     return path
-
-
-def is_error_file(path: Path) -> bool:
-    """What an import's error file starts with (a file that is not one is never replaced)."""
-    try:
-        with path.open("r", encoding="utf-8", newline="") as handle:
-            return handle.readline().startswith("error_line,")
-    except (OSError, UnicodeDecodeError):
-        return False
 
 
 def print_rejected(path: Path, report) -> None:

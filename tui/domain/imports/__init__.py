@@ -58,13 +58,13 @@ from tui.domain.imports.mapping import (
     preview_mapping,
 )
 from tui.domain.imports.reading import CsvFile, ImportFileError, open_csv
-from tui.domain.imports.report import RowError
+from tui.domain.imports.report import RowError, check_error_path
 from tui.domain.imports.undo import UndoRefused, UndoReport, undo_import
 
 __all__ = [
     "FIELDS", "FORMATS", "KINDS", "CsvFile", "ImportCancelled", "ImportFileError",
     "ImportOptions", "ImportProgress", "ImportReport", "MappingError", "MappingPreview",
-    "MappingProblem", "RowError", "UndoRefused", "UndoReport", "check_permissions",
+    "MappingProblem", "RowError", "UndoRefused", "check_error_path", "UndoReport", "check_permissions",
     "default_file_name", "export", "export_to_path", "field_label", "fields_for", "get_job", "guard_cell", "import_file",
     "list_jobs", "open_csv", "parse_mapping", "plan_import", "preview_mapping",
     "required_permissions", "run_import", "undo_import",

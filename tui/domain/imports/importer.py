@@ -336,7 +336,7 @@ class _Run:
     def run(self) -> ImportReport:
         started = perf_counter()
         errors = ErrorFile(self.errors_path(), self.source.headers, self.preview, append=False)
-        errors.check()
+        errors.check(self.source.path, getattr(self.ctx.db, "path", None))
         resume_after = self.open_job()
         writer = Writer(self.ctx, self.kind, on_match=self.options.on_match,
                         job_id=self.job.id if self.job else None, dry_run=self.options.dry_run)

@@ -83,7 +83,10 @@ class ImportReport:
                      .format(n=self.rejected)
                      + (_(" (see {file})").format(file=self.error_file)
                         if self.rejected and self.error_file else ""))
-        if self.status == "interrupted":
+        if self.status == "interrupted" and self.dry_run:
+            lines.append(_("Interrupted after line {line}: the rows after it were not "
+                           "checked.").format(line=self.last_line))
+        elif self.status == "interrupted":
             lines.append(_("Interrupted after line {line}: import the same file again to "
                            "finish the job.").format(line=self.last_line))
         return lines
@@ -142,8 +145,9 @@ class ErrorFile:
         self.count += 1
         return RowError(row.line, " | ".join(columns), message)
 
-    def check(self) -> None:
-        """Refuse, before the first row, an error file that could not be written."""
+    def check(self, source: Path, database: Path | None) -> None:
+        """Refuse, before the first row, an error file that could not or must not be written."""
+        check_error_path(self.path, source, database)
         target = self.path if self.path.exists() else self.path.parent
         if self.path.is_dir() or not os.access(target, os.W_OK):
             raise ImportFileError(_("Cannot write the error file {path}: give another path "
@@ -159,6 +163,24 @@ class ErrorFile:
             self.handle.close()
         elif not keep_empty_old and self.path.exists() and _is_error_file(self.path):
             self.path.unlink()  # this run had no errors: an older error file would mislead
+
+
+def check_error_path(path: Path, source: Path, database: Path | None) -> None:
+    """Refuse an error file whose writing would destroy something: the file being imported,
+    the database, or an existing file that is not an import's error file. Call it before
+    showing a plan; ``run_import`` calls it again before reading a row."""
+    if not path.exists():
+        return
+    for other, message in (
+            (source, _("The error file {path} is the file being imported; give another path "
+                       "for the rejected rows.")),
+            (database, _("The error file {path} is the database; give another path for the "
+                         "rejected rows."))):
+        if other is not None and other.exists() and os.path.samefile(path, other):
+            raise ImportFileError(message.format(path=path))
+    if path.is_file() and not _is_error_file(path):
+        raise ImportFileError(_("The error file {path} exists and is not an error file of an "
+                                "import; give another path (or remove it).").format(path=path))
 
 
 def _is_error_file(path: Path) -> bool:

@@ -209,6 +209,11 @@ def undo_import(ctx: Context, job_id: int) -> UndoReport:
         if job.status == "undone":
             raise UndoRefused(job_id, [_("it was undone already on {when} by {who}").format(
                 when=job.undone_at.strftime("%Y-%m-%d %H:%M"), who=job.undone_by)])
+        if job.status == "running":  # killed, or still importing in another session
+            raise UndoRefused(job_id, [_("it has not finished (started by {who} on {when}, it "
+                                         "may still be running): import the same file again "
+                                         "to finish it, then undo it").format(
+                who=job.started_by, when=job.started_at.strftime("%Y-%m-%d %H:%M"))])
         check = _Check(job_id, items)
         check.versions("customer", Customer.name)
         check.versions("contact", Contact.name)
