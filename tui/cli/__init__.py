@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from tui.cli import events, exports, imports, notify
+from tui.cli import estimates, events, exports, imports, notify, reports
 from tui.cli.output import EXIT_ERROR, EXIT_OK, EXIT_USAGE, positive, print_table
 from tui.i18n import _, set_language
 
@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     notify.add_commands(commands)
     imports.add_commands(commands)
     exports.add_commands(commands)
+    estimates.add_commands(commands)  # estimates and projects
+    reports.add_commands(commands)
     return parser
 
 
@@ -158,6 +160,10 @@ def run(args, environ) -> int:
         return imports.run(ctx, args)
     if args.command == "export":
         return exports.run(ctx, args)
+    if args.command in ("estimates", "projects"):
+        return estimates.run(ctx, args)
+    if args.command == "report":
+        return reports.run(ctx, args)
     raise AssertionError(args.command)
 
 
@@ -214,8 +220,9 @@ def command_demo(config, args, environ) -> int:
     if fresh:
         counts = populate(ctx, customers=max(1, args.customers))
         print(_("Demo database created at {path}: {customers} customers, {contacts} contacts, "
-                "{machines} machines, {documents} documents, {events} equipment events "
-                "({notifications} e-mails waiting in the outbox).").format(path=path, **counts))
+                "{machines} machines, {documents} documents, {estimates} estimates, "
+                "{projects} projects, {events} equipment events ({notifications} e-mails "
+                "waiting in the outbox).").format(path=path, **counts))
     else:
         print(_("Reusing the demo database at {path}.").format(path=path))
     return open_app(ctx)
