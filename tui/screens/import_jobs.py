@@ -143,7 +143,8 @@ class ImportJobsScreen(UndoJobs, Screen):
         self.reload()
 
     def on_screen_resume(self) -> None:
-        self.reload()
+        if self._request:  # back from a dialog or another screen (not the first showing)
+            self.reload()
 
     @work(exclusive=True, group="import-jobs-load")
     async def reload(self) -> None:
