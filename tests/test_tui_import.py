@@ -188,6 +188,12 @@ async def test_a_path_that_cannot_be_read_is_said_under_the_path(app_for, here):
         assert row.error == f"{here / 'folder.csv'} is a folder, not a CSV file."
         await choose_file(pilot, screen, "   ")
         assert row.error == "Type the path of the CSV file to import."
+        # an error file beside it that is someone's own file is never replaced
+        write_csv(here / "clients.csv", FRENCH)
+        (here / "clients.errors.csv").write_text("my own notes\n", encoding="utf-8")
+        await choose_file(pilot, screen, "clients.csv")
+        assert row.error == (f"The error file {here / 'clients.errors.csv'} exists and is not "
+                             "an error file of an import; give another path (or remove it).")
         assert screen.step == "file" and Customer.select().count() == 0
 
 

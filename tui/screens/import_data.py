@@ -41,9 +41,10 @@ from textual.worker import get_current_worker
 from tui.domain.context import Context
 from tui.domain.errors import ClientbookError, PermissionDenied
 from tui.domain.imports import (KINDS, CsvFile, ImportCancelled, ImportOptions, ImportReport,
-                                MappingPreview, check_permissions, field_label, fields_for,
-                                open_csv, preview_mapping, run_import)
+                                MappingPreview, check_error_path, check_permissions,
+                                field_label, fields_for, open_csv, preview_mapping, run_import)
 from tui.domain.imports.importer import PARALLEL_FROM_LINES
+from tui.domain.imports.report import default_errors_path
 from tui.i18n import _, ngettext
 from tui.screens.import_jobs import UndoJobs, kind_label
 from tui.widgets.address_fields import FieldRow, show_field_errors
@@ -125,9 +126,14 @@ def start_resource_tracker() -> None:
         sys.stderr = saved
 
 
-def read_file(path: Path) -> OpenedFile:
-    """The file's shape, its data rows counted and its first rows (in a thread: it reads all)."""
+def read_file(path: Path, database: Path | None) -> OpenedFile:
+    """The file's shape, its data rows counted and its first rows (in a thread: it reads all).
+
+    An error file beside it that the import may not replace is refused here, before the
+    mapping is shown (the importer checks again before reading a row).
+    """
     source = open_csv(path)
+    check_error_path(default_errors_path(source.path), source.path, database)
     rows, samples = 0, []
     for _line, values in source.rows():
         rows += 1
@@ -306,7 +312,8 @@ class ImportScreen(UndoJobs, Screen):
     @work(exclusive=True, group="import-open", exit_on_error=False)
     async def open_file(self, path: Path, kind: str) -> None:
         try:
-            opened: OpenedFile | str = await asyncio.to_thread(read_file, path)
+            opened: OpenedFile | str = await asyncio.to_thread(
+                read_file, path, getattr(self.app.ctx.db, "path", None))
         except ClientbookError as error:
             opened = str(error)
         except Exception as error:  # noqa: BLE001 - shown under the path, never a traceback
