@@ -222,7 +222,8 @@ def test_a_mapping_that_cannot_work_is_shown_then_stops_in_one_line(db, home):
     result = importing("customers", path, db=db, home=home)
     assert "  Contact -> contact name (contact_name)" in result.stdout
     assert "Job" not in result.stdout
-    assert_error(result, 'No column holds the name: name one with --map "Header=name"')
+    assert_error(result, "No column holds the name (name): choose the column that does. "
+                         'Name a column with --map "Header=field"')
     assert counts(db) == before
 
 

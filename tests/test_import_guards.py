@@ -62,3 +62,49 @@ def test_a_job_that_has_not_finished_is_not_undone(admin, db, tmp_path):
     with pytest.raises(UndoRefused, match="has not finished .* import the same file again"):
         undo_import(admin, report.job_id)
     assert count(db, "customer") == 2
+
+
+POOL_UNDER_CAPTURE = """
+import sys
+from tui.domain.config import load_config, resolve_config_path
+from tui.domain.imports.importer import _start_pool
+
+class Captured:  # what Textual puts in sys.stderr while the app runs
+    def write(self, text): return len(text)
+    def flush(self): pass
+    def fileno(self): return -1
+
+if __name__ == "__main__":
+    sys.stderr = Captured()
+    pool = _start_pool(1, load_config(resolve_config_path(None, {})))
+    print(pool.submit(abs, -7).result() if pool else "no pool")
+"""
+
+
+def test_validating_processes_start_under_a_captured_stderr(tmp_path):
+    # Without launching the resource tracker with the real stderr, every start fails
+    # with "bad value(s) in fds_to_keep" (a file of 20,000+ lines imported from the TUI).
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "pool.py"
+    script.write_text(POOL_UNDER_CAPTURE, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=str(tmp_path),
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert done.stdout.strip() == "7", done.stderr
+
+
+def test_when_processes_cannot_start_the_rows_are_validated_here(admin, db, tmp_path,
+                                                                 monkeypatch):
+    from tui.domain.imports import importer
+
+    def refuse(*args, **kwargs):
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(importer, "ProcessPoolExecutor", refuse)
+    report = import_file(admin, "customers", write_csv(tmp_path / "a.csv", company_rows(3)),
+                         options=ImportOptions(workers=2))
+    assert report.counts["customer"].created == 3 and count(db, "contact") == 6

@@ -7,12 +7,8 @@ are relative, as an operator in their own folder would type them.
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from textual.widgets import Checkbox, DataTable, Input, OptionList, Select, Static
@@ -551,40 +547,3 @@ async def test_export_errors_stay_in_the_dialog(app_for, here):
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, CustomerListScreen)
-
-
-# -- worker processes under Textual ----------------------------------------------------------
-
-WORKERS_UNDER_CAPTURE = """
-import multiprocessing, sys
-from concurrent.futures import ProcessPoolExecutor
-
-class Captured:  # what Textual puts in sys.stderr while the app runs
-    def write(self, text): return len(text)
-    def flush(self): pass
-    def fileno(self): return -1
-
-if __name__ == "__main__":
-    sys.stderr = Captured()
-    if sys.argv[1] == "tracker":
-        from tui.screens.import_data import start_resource_tracker
-        start_resource_tracker()
-    try:
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            print(pool.submit(abs, -7).result())
-    except Exception as error:
-        print("failed:", error)
-"""
-
-
-@pytest.mark.parametrize("how, printed", [("tracker", "7"),
-                                          ("plain", "failed: bad value(s) in fds_to_keep")])
-def test_large_imports_can_start_validating_processes_under_textual(how, printed, tmp_path):
-    """A file of 20,000+ lines is validated in worker processes; under Textual's captured
-    stderr they only start once the resource tracker was started with the real one."""
-    script = tmp_path / "workers.py"
-    script.write_text(WORKERS_UNDER_CAPTURE, encoding="utf-8")
-    done = subprocess.run([sys.executable, str(script), how], capture_output=True, text=True,
-                          timeout=60, cwd=str(tmp_path),
-                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
-    assert done.stdout.strip() == printed, done.stderr

@@ -176,10 +176,10 @@ class StopOnInterrupt:
 
 
 def command_import_file(ctx, args) -> int:
+    from tui.domain.errors import ClientbookError
     from tui.domain.imports import (
         ImportCancelled,
         ImportOptions,
-        MappingProblem,
         check_permissions,
         open_csv,
         parse_mapping,
@@ -197,7 +197,9 @@ def command_import_file(ctx, args) -> int:
     print_plan(source, preview)
     if preview.problems:
         sys.stdout.flush()  # the plan first, then the reason it stops
-        raise MappingProblem(preview)
+        raise ClientbookError(" ".join(preview.problems) + " " + _(
+            'Name a column with --map "Header=field" (clientbook import {kind} --help lists '
+            'the fields).').format(kind=kind))
     options = ImportOptions(on_match=args.on_match, dry_run=args.dry_run,
                             errors_path=errors_path, batch_size=args.batch_size)
     sys.stdout.flush()

@@ -21,7 +21,6 @@ refuses whatever the role may not do.
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +42,6 @@ from tui.domain.errors import ClientbookError, PermissionDenied
 from tui.domain.imports import (KINDS, CsvFile, ImportCancelled, ImportOptions, ImportReport,
                                 MappingPreview, check_error_path, check_permissions,
                                 field_label, fields_for, open_csv, preview_mapping, run_import)
-from tui.domain.imports.importer import PARALLEL_FROM_LINES
 from tui.domain.imports.report import default_errors_path
 from tui.i18n import _, ngettext
 from tui.screens.import_jobs import UndoJobs, kind_label
@@ -106,24 +104,6 @@ class OpenedFile:
     source: CsvFile
     rows: int  # data rows
     samples: tuple[tuple[str, ...], ...]  # the first rows' cells
-
-
-def start_resource_tracker() -> None:
-    """Let the importer's validating processes start under Textual.
-
-    A large file is validated in worker processes (``ProcessPoolExecutor``), whose
-    resource tracker passes ``sys.stderr.fileno()`` to its own process; Textual's
-    capture of stderr answers -1, and every pool then fails with "bad value(s) in
-    fds_to_keep". Started once with the real stderr, the tracker is reused after.
-    """
-    from multiprocessing import resource_tracker
-
-    saved = sys.stderr
-    try:
-        sys.stderr = sys.__stderr__
-        resource_tracker.ensure_running()
-    finally:
-        sys.stderr = saved
 
 
 def read_file(path: Path, database: Path | None) -> OpenedFile:
@@ -434,8 +414,6 @@ class ImportScreen(UndoJobs, Screen):
                 raise ImportCancelled()
 
         try:
-            if source.total_lines >= PARALLEL_FROM_LINES and sys.__stderr__ is not None:
-                start_resource_tracker()
             outcome: ImportReport | str = run_import(ctx, source, preview, options,
                                                      progress=progress)
         except ClientbookError as error:

@@ -51,6 +51,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -162,6 +163,44 @@ def _worker_count(options: ImportOptions, source: CsvFile) -> int:
     if source.total_lines < PARALLEL_FROM_LINES:
         return 0
     return min(os.cpu_count() or 1, 4) if (os.cpu_count() or 1) > 1 else 0
+
+
+def _start_pool(workers: int, config) -> ProcessPoolExecutor | None:
+    """Validating processes, started now; None when this process cannot start them.
+
+    Starting them launches multiprocessing's resource tracker, which is handed
+    ``sys.stderr``'s file descriptor: a host that replaced stderr with an object
+    answering -1 (Textual captures it) would make every start fail, so the tracker is
+    launched with the real stderr. Anything else that stops the processes from starting
+    means validating in this process instead: slower, never a failed import.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+    from multiprocessing import resource_tracker
+
+    pool = None
+    try:
+        if not _usable_fd(sys.stderr):
+            saved, sys.stderr = sys.stderr, sys.__stderr__
+            try:
+                resource_tracker.ensure_running()
+            finally:
+                sys.stderr = saved
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_start, initargs=(str(config.path), current_language()))
+        pool.submit(os.getpid).result()
+        return pool
+    except (OSError, ValueError, BrokenProcessPool):
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return None
+
+
+def _usable_fd(stream) -> bool:
+    try:
+        return stream.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _batches(source: CsvFile, after_line: int, size: int) -> Iterator[list[tuple[int, list[str]]]]:
@@ -281,9 +320,11 @@ class _Run:
             for rows in _batches(self.source, after_line, self.options.batch_size):
                 yield self._finish(rows, *self._prepare_args(writer, rows), None, config)
             return
-        self.pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_worker_start, initargs=(str(config.path), current_language()))
+        self.pool = _start_pool(workers, config)
+        if self.pool is None:  # validate here, as for a small file
+            for rows in _batches(self.source, after_line, self.options.batch_size):
+                yield self._finish(rows, *self._prepare_args(writer, rows), None, config)
+            return
         pending: deque[tuple[list, dict, dict, Future]] = deque()
         for rows in _batches(self.source, after_line, self.options.batch_size):
             regions, refused = self._prepare_args(writer, rows)

@@ -359,7 +359,7 @@ def _weak_name(kind: str, has_company: bool, has_first: bool) -> str:
 
 def _missing(kind: str, mapped: set[str]) -> list[str]:
     problems = []
-    need = _("No column holds the {field}: name one with --map \"Header={key}\".")
+    need = _("No column holds the {field} ({key}): choose the column that does.")
     if kind == "customers":
         if "name" not in mapped:
             problems.append(need.format(field=field_label("name"), key="name"))
