@@ -19,7 +19,8 @@ from tui.domain.models import Customer, ImportJob
 from tui.domain.services.customers import CustomerDraft, get_customer, update_customer
 from tui.screens import import_data
 from tui.screens.customer_list import CustomerListScreen
-from tui.screens.import_data import FieldPickerDialog, ImportScreen
+from tui.screens.import_data import ImportScreen
+from tui.widgets.pick_field import FieldPickerDialog
 from tui.screens.import_jobs import ImportJobsScreen
 from tui.widgets.address_fields import FieldRow
 from tui.widgets.confirm import ConfirmDialog

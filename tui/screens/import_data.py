@@ -31,25 +31,24 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import (Checkbox, ContentSwitcher, DataTable, Footer, Header, Input,
-                             OptionList, ProgressBar, Select, Static)
-from textual.widgets.option_list import Option
+                             ProgressBar, Select, Static)
 from textual.worker import get_current_worker
 
 from tui.domain.context import Context
 from tui.domain.errors import ClientbookError, PermissionDenied
 from tui.domain.imports import (KINDS, CsvFile, ImportCancelled, ImportOptions, ImportReport,
                                 MappingPreview, check_error_path, check_permissions,
-                                field_label, fields_for, open_csv, preview_mapping, run_import)
+                                field_label, open_csv, preview_mapping, run_import)
 from tui.domain.imports.report import default_errors_path
 from tui.i18n import _, ngettext
 from tui.screens.import_jobs import UndoJobs, kind_label
 from tui.widgets.address_fields import FieldRow, show_field_errors
 from tui.widgets.export_dialog import resolve_path
+from tui.widgets.pick_field import FieldPickerDialog
 
 SAMPLE_ROWS = 3  # rows read for the "first values" column
-IGNORE = "-ignore-"  # the picker's option id for "ignore this column"
 ENCODINGS = {"utf-8-sig": "UTF-8 (BOM)", "utf-8": "UTF-8", "cp1252": "Windows-1252",
              "latin-1": "Latin-1"}
 
@@ -120,41 +119,6 @@ def read_file(path: Path, database: Path | None) -> OpenedFile:
         if len(samples) < SAMPLE_ROWS:
             samples.append(tuple(values))
     return OpenedFile(source, rows, tuple(samples))
-
-
-class FieldPickerDialog(ModalScreen[str | None]):
-    """Which field a column feeds: a field key, "" to ignore it, or None (cancelled)."""
-
-    CSS_PATH = "import_data.tcss"
-    BINDINGS = [Binding("escape", "cancel", _("Cancel"), id="import_field.cancel")]
-
-    def __init__(self, kind: str, header: str, current: str | None) -> None:
-        super().__init__()
-        self.kind, self.header, self.current = kind, header, current
-
-    def compose(self) -> ComposeResult:
-        options = [Option(Text(_("(ignore this column)"), style="italic"), id=IGNORE)]
-        for key, label in fields_for(self.kind):
-            text = Text(label)
-            if label != key:
-                text.append("  " + key, style="dim")
-            options.append(Option(text, id=key))
-        with Vertical(id="field-box"):
-            yield Static(_("Column “{header}” feeds:").format(header=self.header),
-                         id="field-title", markup=False)
-            yield OptionList(*options, id="field-options")
-            yield Static(_("Enter chooses · Esc cancels"), classes="hint")
-
-    def on_mount(self) -> None:
-        options = self.query_one(OptionList)
-        options.highlighted = options.get_option_index(self.current or IGNORE)
-
-    @on(OptionList.OptionSelected)
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss("" if event.option.id == IGNORE else event.option.id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class ImportScreen(UndoJobs, Screen):
