@@ -23,7 +23,8 @@ from tui.domain.config import NOTIFY_CONTACT_ROLE
 from tui.domain.errors import ClientbookError, ConfigError, DuplicateWarning, ValidationError
 from tui.domain.mail import smtp_settings
 from tui.domain.services.contacts import ContactDraft
-from tui.domain.services.customers import (CustomerDraft, create_customer, list_groups,
+from tui.domain.services.customers import (CustomerDraft, create_customer,
+                                           create_customer_in_estimate, list_groups,
                                            validate_customer, welcome_recipients)
 from tui.domain.validation import country_name, format_phone
 from tui.i18n import N_, _, current_language, ngettext
@@ -82,8 +83,12 @@ class NewCustomerScreen(Screen):
         Binding("w", "toggle_welcome", _("Welcome e-mail"), id="new_customer.welcome"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, *, for_estimate: bool = False) -> None:
+        """``for_estimate``: opened from an estimate, it saves with
+        ``create_customer_in_estimate`` (the estimator's one way to create a customer) and
+        dismisses with the new customer's id instead of opening the customer."""
         super().__init__()
+        self.for_estimate = for_estimate
         self.step = COMPANY
         self.contacts: list[ContactDraft] = []
         self._initial: CustomerDraft | None = None
@@ -161,7 +166,8 @@ class NewCustomerScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = _("New customer")
+        self.title = (_("New customer for the estimate") if self.for_estimate
+                      else _("New customer"))
         groups = list_groups(self.app.ctx)
         self.query_one("#groups", Input).suggester = GroupSuggester(groups)
         if groups:
@@ -477,9 +483,10 @@ class NewCustomerScreen(Screen):
             return
         ctx = self.app.ctx
         welcome = self.sends_welcome()
+        create = create_customer_in_estimate if self.for_estimate else create_customer
         try:
-            customer = create_customer(ctx, self.draft(), allow_duplicate=allow_duplicate,
-                                       send_welcome=welcome)
+            customer = create(ctx, self.draft(), allow_duplicate=allow_duplicate,
+                              send_welcome=welcome)
         except DuplicateWarning as warning:
             self._confirm_duplicate(warning)
             return
@@ -497,6 +504,9 @@ class NewCustomerScreen(Screen):
                                       "{count} welcome e-mails queued in the outbox.",
                                       count).format(count=count)
         self.app.notify(message, markup=False)
+        if self.for_estimate:
+            self.dismiss(customer.id)
+            return
         self.app.pop_screen()
         self.app.action_open_customer(customer.id)
 
