@@ -1,4 +1,4 @@
-"""One customer: tabs Details, Contacts, Equipment and Admin Documents.
+"""One customer: tabs Details, Contacts, Equipment, Admin Documents and Estimates.
 
 Each tab is a pane widget in ``customer_panes/`` with its own bindings, so the
 footer shows the keys of the tab you are in.
@@ -21,6 +21,7 @@ from tui.screens.customer_panes.contacts import ContactsPane
 from tui.screens.customer_panes.details import DetailsPane
 from tui.screens.customer_panes.documents import DocumentsPane
 from tui.screens.customer_panes.equipment import EquipmentPane
+from tui.screens.customer_panes.estimates import EstimatesPane
 
 
 class CustomerScreen(Screen):
@@ -30,6 +31,7 @@ class CustomerScreen(Screen):
         "customer_panes/contacts.tcss",
         "customer_panes/equipment.tcss",
         "customer_panes/documents.tcss",
+        "customer_panes/estimates.tcss",
     ]
 
     BINDINGS = [
@@ -40,6 +42,8 @@ class CustomerScreen(Screen):
         Binding("3", "show_tab('equipment')", _("Equipment"), id="customer.tab_equipment",
                 show=False),
         Binding("4", "show_tab('documents')", _("Documents"), id="customer.tab_documents",
+                show=False),
+        Binding("5", "show_tab('estimates')", _("Estimates"), id="customer.tab_estimates",
                 show=False),
     ]
 
@@ -58,6 +62,8 @@ class CustomerScreen(Screen):
                 yield EquipmentPane(self.customer_id)
             with TabPane(_("Admin Documents"), id="documents"):
                 yield DocumentsPane(self.customer_id)
+            with TabPane(_("Estimates"), id="estimates"):
+                yield EstimatesPane(self.customer_id)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -74,6 +80,11 @@ class CustomerScreen(Screen):
         self.refresh_title()
         # the list screen below refreshes when it is shown again
 
+    def on_screen_resume(self) -> None:
+        estimates = self.query_one(EstimatesPane)
+        if estimates.page is not None:  # back from an estimate: list what was saved there
+            estimates.reload()
+
     def action_back(self) -> None:
         self.app.pop_screen()
 
@@ -88,6 +99,7 @@ class CustomerScreen(Screen):
         "equipment": ("EquipmentPane", [("assign", _("Assign equipment")),
                                         ("history", _("Assignment history"))]),
         "documents": ("DocumentsPane", [("add", _("Add admin document"))]),
+        "estimates": ("EstimatesPane", [("new", _("New estimate for this customer"))]),
     }
 
     def palette_actions(self) -> list[tuple[str, object]]:

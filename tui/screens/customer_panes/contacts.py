@@ -19,9 +19,10 @@ from textual.widgets import DataTable, Static
 
 from tui.domain.errors import ClientbookError, Conflict
 from tui.domain.models import Contact
-from tui.domain.services.contacts import (ContactDraft, add_contact, delete_contacts,
-                                          list_contacts, update_contact)
+from tui.domain.services.contacts import (ContactDraft, add_contact, contact_delete_impact,
+                                          delete_contacts, list_contacts, update_contact)
 from tui.domain.services.customers import get_customer
+from tui.domain.services.projects import place_label
 from tui.domain.validation import format_phone, phone_uri
 from tui.i18n import _, current_language, ngettext
 from tui.messages import CustomersChanged
@@ -226,6 +227,20 @@ class ContactsPane(Vertical):
                          len(ids)).format(count=len(ids))
         body = _("{names} will be deleted from this customer and no longer be notified. "
                  "Their history stays in the audit trail.").format(names=listed)
+        try:
+            uses = contact_delete_impact(self.app.ctx, ids)
+        except ClientbookError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
+        if uses:  # project places the deletion empties: say which, before asking
+            shown = [(_("{project} (closed): {place}, {contact}") if use.project_closed else
+                      _("{project}: {place}, {contact}")).format(
+                project=use.project_name, place=place_label(use.place),
+                contact=use.contact_name) for use in uses[:4]]
+            if len(uses) > 4:
+                shown.append(_("and {count} more").format(count=len(uses) - 4))
+            body += "\n\n" + _("Projects that lose a contact:") + "\n" + "\n".join(
+                "• " + line for line in shown)
         self.app.push_screen(ConfirmDialog(title, body, _("Delete")),
                              lambda confirmed: self._delete(ids) if confirmed else None)
 

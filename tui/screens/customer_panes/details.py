@@ -463,6 +463,17 @@ class DetailsPane(Vertical):
         body = _("Delete {name}? {machines}, {contacts} and {documents} deleted. Their "
                  "history stays in the audit trail.").format(
             name=customer.name, machines=machines, contacts=contacts, documents=documents)
+        if impact.projects_deleted:
+            body += " " + ngettext("Its {count} project is deleted too.",
+                                   "Its {count} projects are deleted too.",
+                                   impact.projects_deleted).format(count=impact.projects_deleted)
+        if impact.estimates_unlinked:
+            body += " " + ngettext(
+                "Its {count} estimate keeps a copy of the customer's details but is no longer "
+                "linked to it.",
+                "Its {count} estimates keep a copy of the customer's details but are no longer "
+                "linked to it.", impact.estimates_unlinked).format(
+                count=impact.estimates_unlinked)
         version, name = customer.version, customer.name
         self.app.push_screen(
             ConfirmDialog(_("Delete customer"), body, _("Delete")),
