@@ -10,6 +10,7 @@ estimate screen keeps the drafts and saves them all with the estimate.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from textual import on
 from textual.app import ComposeResult
@@ -104,7 +105,9 @@ class EstimateLineDialog(ModalScreen["LineDraft | None"]):
                          self.query_one("#line-unit-price", Input).value.strip())
 
     def show_amount(self) -> None:
-        amount, _errors = check_line(self.read(), self.currency)
+        line = self.read()  # the amount needs a quantity and a price, not yet a description
+        amount, _errors = check_line(replace(line, description=line.description or "-"),
+                                     self.currency)
         text = "—" if amount is None else format_amount(amount, self.currency,
                                                         current_language())
         self.query_one("#line-amount", Static).update(_("Amount: {amount}").format(amount=text))
