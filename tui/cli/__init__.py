@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from tui.cli import estimates, events, exports, imports, notify, reports
+from tui.cli import audit, estimates, events, exports, imports, notify, reports
 from tui.cli.output import EXIT_ERROR, EXIT_OK, EXIT_USAGE, positive, print_table
 from tui.i18n import _, set_language
 
@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                        ("enable", _("let a disabled login in again"))):
         users_commands.add_parser(name, help=text).add_argument("login")
 
-    customers = commands.add_parser("customers", help=_("list and search customers"))
+    customers = commands.add_parser("customers", help=_("list, search and restore customers"))
     customers_commands = customers.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = customers_commands.add_parser("list", help=_("list customers, optionally searched"))
     listing.add_argument("--search", default="", metavar="TEXT",
@@ -79,12 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=int, default=100)
     listing.add_argument("--offset", type=int, default=0)
     listing.add_argument("--json", action="store_true", help=_("print JSON for scripts"))
+    audit.add_restore_command(customers_commands)
     events.add_commands(commands)
     notify.add_commands(commands)
     imports.add_commands(commands)
     exports.add_commands(commands)
     estimates.add_commands(commands)  # estimates and projects
     reports.add_commands(commands)
+    audit.add_commands(commands)
     return parser
 
 
@@ -151,7 +153,11 @@ def run(args, environ) -> int:
     if args.command == "users":
         return command_users(ctx, args)
     if args.command == "customers":
+        if args.action == "restore":
+            return audit.run_restore(ctx, args)
         return command_customers(ctx, args)
+    if args.command == "audit":
+        return audit.run(ctx, args)
     if args.command == "events":
         return events.run(ctx, args)
     if args.command == "notify":
