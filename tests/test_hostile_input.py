@@ -42,7 +42,8 @@ FEWER = settings(PROPERTY, max_examples=60)
 # What a terminal would act on: C0/C1 controls (ESC, CSI 0x9b, OSC 0x9d, BEL...),
 # DEL, lone surrogates and the bidi overrides/isolates that reorder what is shown.
 ESCAPES = [
-    "\x1b[31m", "\x1b[2J", "\x1b[H", "\x1b]0;pwned\x07", "\x1b]8;;http://evil\x1b\\x\x1b]8;;\x1b\\",
+    "\x1b[31m", "\x1b[2J", "\x1b[H", "\x1b]0;pwned\x07",
+    "\x1b]8;;http://evil\x1b\\x\x1b]8;;\x1b\\",
     "\x1bP+q\x1b\\", "\x9b2J", "\x9d0;t\x9c", "\x07", "\x08", "\x00", "\x7f", "\x85", "\r",
     "\u202e", "\u2066", "\ud800", "\udfff",
 ]
@@ -230,8 +231,8 @@ def test_validate_customer_refuses_with_field_names_or_gives_inert_values(
 def test_validate_contact_records_errors_by_field_and_never_raises(shipped, name, email, phone,
                                                                    job, roles, region):
     errors = Errors()
-    values = contacts.validate_contact(shipped, ContactDraft(name, email, phone, job, tuple(roles)),
-                                       region, errors, prefix="contacts[0].")
+    draft = ContactDraft(name, email, phone, job, tuple(roles))
+    values = contacts.validate_contact(shipped, draft, region, errors, prefix="contacts[0].")
     assert set(errors.errors) <= {f"contacts[0].{f}" for f in
                                   ("name", "email", "phone", "job_title", "roles")}
     for field, message in errors.errors.items():
