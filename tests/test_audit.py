@@ -210,8 +210,12 @@ def test_the_last_state_of_a_deleted_customer(admin, doomed):
     row = list_audit(admin, customer_id=customer.id, action="delete").rows[0]
     assert row.is_customer_deletion
     assert deleted_customer_state(admin, row.id).event_id == row.id
-    assert {c.field: c.before_text for c in row.changes}["contacts"] == \
-        "Anders Holm, Mette Jensen"
+    last = {c.field: c.before_text for c in row.changes}
+    assert last["contacts"] == "Anders Holm, Mette Jensen"
+    assert last["unassigned_equipment"] == "CAT-1, JCB-2"  # serials, not ids
+    assert last["unlinked_estimates"] == doomed["estimate"].number
+    assert last["groups"] == "Jutland, VIP" and last["notes"] == "good payer"
+    assert row.restored_in is None
     assert all(c.after is None for c in row.changes)
 
 
@@ -269,6 +273,10 @@ def test_restore_round_trip(admin, as_role, make_customer, doomed):
         id=customer.id)
     deletion = next(r for r in trail.rows if r.action == "delete" and r.entity == "customer")
     assert AuditEvent.get_by_id(restore_row.id).before["delete_event"] == deletion.id
+    assert deletion.restored_in == restore_row.id
+    link = next(r for r in trail.rows if r.action == "link")
+    assert link.summary == "Estimate {number} linked to customer #{id}".format(
+        number=estimate.number, id=customer.id)
     assert len(assignment_history(admin, customer_id=customer.id)) == 2
 
 

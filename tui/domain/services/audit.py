@@ -29,7 +29,7 @@ from datetime import date, datetime, time, timezone
 
 from tui.domain.context import Context
 from tui.domain.errors import ValidationError
-from tui.domain.models import ALL_MODELS, AuditEvent, Customer, Equipment
+from tui.domain.models import ALL_MODELS, AuditEvent, Equipment, Estimate
 from tui.domain.permissions import require
 from tui.domain.services.customer_restore import (  # noqa: F401 - the audit trail's API
     RESTORE_PERMISSIONS,
@@ -80,6 +80,7 @@ class AuditRow:
     customer_id: int | None
     summary: str
     changes: list[FieldChange] = field(default_factory=list)
+    restored_in: int | None = None  # a customer's deletion: the event that restored it
 
     @property
     def is_customer_deletion(self) -> bool:
@@ -184,12 +185,37 @@ def _choice_labels(ctx: Context, entity: str, key: str):
     return None
 
 
-def value_text(ctx: Context, entity: str, key: str, value: object) -> str:
+# Keys whose values are ids of machines / estimates: shown as serial numbers / estimate numbers.
+MACHINE_KEYS = {"unassigned_equipment", "machines_not_returned", "equipment", "equipment_id"}
+ESTIMATE_KEYS = {"unlinked_estimates", "linked_estimates"}
+
+
+@dataclass(frozen=True)
+class Names:
+    """What the ids in a page of events are called now (one query each, per page)."""
+
+    serials: dict[int, str] = field(default_factory=dict)
+    estimates: dict[int, str] = field(default_factory=dict)
+
+    def of(self, key: str, value: object) -> object:
+        table = (self.serials if key in MACHINE_KEYS
+                 else self.estimates if key in ESTIMATE_KEYS else None)
+        if table is None:
+            return value
+        if isinstance(value, list):
+            return [table.get(item, item) for item in value]
+        return table.get(value, value)
+
+
+def value_text(ctx: Context, entity: str, key: str, value: object,
+               names: Names | None = None) -> str:
     """One stored value as a person reads it; "—" for nothing."""
     if value is None or value == "" or value == [] or value == {}:
         return "—"
     if isinstance(value, bool):
         return _("yes") if value else _("no")
+    if names is not None:
+        value = names.of(key, value)
     choices = _choice_labels(ctx, entity, key)
     language = current_language()
     if choices is not None:
@@ -218,7 +244,7 @@ def _rank(key: str) -> tuple[int, str]:
     return (_ORDER.get(key, len(_ORDER)), key)
 
 
-def field_changes(ctx: Context, event: AuditEvent) -> list[FieldChange]:
+def field_changes(ctx: Context, event: AuditEvent, names: Names | None = None) -> list[FieldChange]:
     """What the event changed, field by field, in the record's own field order."""
     before, after = event.before, event.after
     before = before if isinstance(before, dict) else {}
@@ -235,7 +261,8 @@ def field_changes(ctx: Context, event: AuditEvent) -> list[FieldChange]:
     labels = field_labels()
     entity = event.entity
     return [FieldChange(key, field_label(key, labels), old, new,
-                        value_text(ctx, entity, key, old), value_text(ctx, entity, key, new))
+                        value_text(ctx, entity, key, old, names),
+                        value_text(ctx, entity, key, new, names))
             for key, old, new in sorted(pairs, key=lambda pair: _rank(pair[0]))]
 
 
@@ -258,11 +285,12 @@ def _name(entity: str, data: dict, serials: dict[int, str], entity_id: int | Non
     return "#{id}".format(id=entity_id) if entity_id is not None else ""
 
 
-def summarize(event: AuditEvent, serials: dict[int, str], changes: list[FieldChange]) -> str:
+def summarize(event: AuditEvent, names: Names) -> str:
     """One line: what happened to what (the field list says how)."""
     before = event.before if isinstance(event.before, dict) else {}
     after = event.after if isinstance(event.after, dict) else {}
     entity, action = event.entity, event.action
+    serials = names.serials
     if entity == "equipment" and action in ("assign", "unassign"):
         data = after or before
         template = (_("Assigned {serial} to {customer}") if action == "assign"
@@ -270,12 +298,15 @@ def summarize(event: AuditEvent, serials: dict[int, str], changes: list[FieldCha
         return template.format(serial=serials.get(event.entity_id, "#{id}".format(
             id=event.entity_id)), customer=data.get("customer_name") or "?")
     if entity == "estimate" and action in ("unlink", "link"):
-        template = (_("Estimate #{id} unlinked from customer #{customer}") if action == "unlink"
-                    else _("Estimate #{id} linked to customer #{customer}"))
-        return template.format(id=event.entity_id,
-                               customer=before.get("customer") or after.get("customer"))
+        template = (_("Estimate {number} unlinked from customer #{customer}")
+                    if action == "unlink" else _("Estimate {number} linked to customer #{customer}"))
+        return template.format(number=names.estimates.get(event.entity_id, "#{id}".format(
+            id=event.entity_id)), customer=before.get("customer") or after.get("customer"))
     # the name it had before the change: "Changed customer Old" (the fields say "New")
-    name = _name(entity, {**after, **before}, serials, event.entity_id)
+    data = {**after, **before}
+    if entity == "estimate" and event.entity_id in names.estimates:
+        data.setdefault("number", names.estimates[event.entity_id])
+    name = _name(entity, data, serials, event.entity_id)
     text = _("{action} {entity} {name}").format(action=action_label(action),
                                                entity=entity_label(entity), name=name).strip()
     if event.entity == "customer" and event.entity_id is not None:
@@ -334,14 +365,30 @@ def list_audit(ctx: Context, customer_id: int | None = None, user: str | None = 
     total = query.count()
     events = list(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                   .limit(max(limit, 0)).offset(max(offset, 0)))
-    serials = _serials(events)
+    names = _names(events)
+    restores = _restores(events)
     rows = []
     for event in events:
-        changes = field_changes(ctx, event)
+        changes = field_changes(ctx, event, names)
         rows.append(AuditRow(event.id, event.at, event.login, event.action, event.entity,
                              event.entity_id, event.customer_id,
-                             summarize(event, serials, changes), changes))
+                             summarize(event, names), changes, restores.get(event.id)))
     return AuditPage(rows, total, offset)
+
+
+def _restores(events: list[AuditEvent]) -> dict[int, int]:
+    """deletion event id -> the restore event that undid it, for the deletions on a page."""
+    deletions = [e.id for e in events if e.entity == "customer" and e.action == "delete"]
+    if not deletions:
+        return {}
+    found = {}
+    for event in (AuditEvent.select(AuditEvent.id, AuditEvent.before)
+                  .where(AuditEvent.entity == "customer", AuditEvent.action == "restore",
+                         AuditEvent.id > min(deletions))):
+        undone = event.before.get("delete_event") if isinstance(event.before, dict) else None
+        if undone in deletions:
+            found[undone] = event.id
+    return found
 
 
 def get_audit_event(ctx: Context, audit_id: int) -> AuditRow:
@@ -352,25 +399,36 @@ def get_audit_event(ctx: Context, audit_id: int) -> AuditRow:
     event = AuditEvent.get_or_none(AuditEvent.id == audit_id)
     if event is None:
         raise NotFound(_("audit event"), audit_id)
-    changes = field_changes(ctx, event)
+    names = _names([event])
+    changes = field_changes(ctx, event, names)
     return AuditRow(event.id, event.at, event.login, event.action, event.entity,
                     event.entity_id, event.customer_id,
-                    summarize(event, _serials([event]), changes), changes)
+                    summarize(event, names), changes, _restores([event]).get(event.id))
 
 
-def _serials(events: list[AuditEvent]) -> dict[int, str]:
-    """Serial numbers of the machines a page of events names, in one query."""
-    ids = set()
+def _names(events: list[AuditEvent]) -> Names:
+    """Serial numbers and estimate numbers of what a page of events names, one query each."""
+    machines: set = set()
+    estimates: set = set()
     for event in events:
         if event.entity == "equipment" and event.entity_id is not None:
-            ids.add(event.entity_id)
-        elif event.entity == "equipment_event" and isinstance(event.after, dict):
-            ids.add(event.after.get("equipment_id"))
-    ids.discard(None)
-    if not ids:
-        return {}
-    return {m.id: m.serial for m in Equipment.select(Equipment.id, Equipment.serial)
-            .where(Equipment.id.in_(list(ids)))}
+            machines.add(event.entity_id)
+        if event.entity == "estimate" and event.entity_id is not None:
+            estimates.add(event.entity_id)
+        for data in (event.before, event.after):
+            if not isinstance(data, dict):
+                continue
+            for key, value in data.items():
+                wanted = (machines if key in MACHINE_KEYS
+                          else estimates if key in ESTIMATE_KEYS else None)
+                if wanted is not None:
+                    wanted.update(v for v in (value if isinstance(value, list) else [value])
+                                  if isinstance(v, int))
+    serials = ({m.id: m.serial for m in Equipment.select(Equipment.id, Equipment.serial)
+                .where(Equipment.id.in_(list(machines)))} if machines else {})
+    numbers = ({e.id: e.number for e in Estimate.select(Estimate.id, Estimate.number)
+                .where(Estimate.id.in_(list(estimates)))} if estimates else {})
+    return Names(serials, numbers)
 
 
 def audit_logins(ctx: Context) -> list[str]:
@@ -378,7 +436,3 @@ def audit_logins(ctx: Context) -> list[str]:
     require(ctx.actor, "audit.view")
     return [row.login for row in AuditEvent.select(AuditEvent.login).distinct()
             .order_by(AuditEvent.login)]
-
-
-def customer_exists(customer_id: int) -> bool:
-    return Customer.select().where(Customer.id == customer_id).exists()
