@@ -109,7 +109,7 @@ class EstimateScreen(Screen):
         table = self.query_one("#estimate-lines", DataTable)
         # 80 columns: widths + 2 cells of padding each + the scrollbar.
         table.add_column("#", key="position", width=2)
-        table.add_column(_("Description"), key="description", width=30)
+        table.add_column(_("Description"), key="description", width=33)
         table.add_column(_("Qty"), key="quantity", width=6)
         table.add_column(_("Unit price"), key="unit_price", width=13)
         table.add_column(_("Amount"), key="amount", width=14)

@@ -84,12 +84,12 @@ class EstimatesScreen(Screen):
         self.title = _("Estimates")
         table = self.query_one(EstimateTable)
         # 80 columns: widths + 2 cells of padding each + the scrollbar.
+        # The date is in the status line: 80 columns hold the number, names and total.
         table.add_column(_("Number"), key="number", width=11)
-        table.add_column(_("Date"), key="date", width=10)
-        table.add_column(_("Customer"), key="customer", width=14)
-        table.add_column(_("Title"), key="title", width=10)
+        table.add_column(_("Customer"), key="customer", width=18)
+        table.add_column(_("Title"), key="title", width=17)
         table.add_column(_("Status"), key="status", width=8)
-        table.add_column(_("Total"), key="total", width=13)
+        table.add_column(_("Total"), key="total", width=14)
         self.reload()
 
     # -- loading ---------------------------------------------------------------------------
@@ -134,8 +134,7 @@ class EstimatesScreen(Screen):
             customer = Text(row.customer_name)
             if row.customer_id is None:  # the customer was deleted; the copy stays
                 customer.stylize("italic dim")
-            table.add_row(Text(row.number), Text(row.issued_on.isoformat()), customer,
-                          Text(row.title), status_text(row.status),
+            table.add_row(Text(row.number), customer, Text(row.title), status_text(row.status),
                           Text(format_amount(row.total_minor, row.currency, language),
                                justify="right"), key=str(row.id))
         if page.rows:
@@ -158,12 +157,14 @@ class EstimatesScreen(Screen):
             else:
                 text = _("No estimates yet.")
         else:
-            text = _("{first}–{last} of {total} · {status} (f) · Enter opens").format(
+            text = _("{first}–{last} of {total} · {status} (f)").format(
                 first=page.offset + 1, last=page.offset + len(page.rows),
                 total=f"{page.total:,}", status=filter_label(self.chosen_status()))
             row = self.cursor_row()
-            if row is not None and row.customer_id is None:
-                text += " · " + _("customer deleted")
+            if row is not None:
+                text += " · " + _("dated {date}").format(date=row.issued_on.isoformat())
+                if row.customer_id is None:
+                    text += " · " + _("customer deleted")
         self.query_one("#estimates-status-line", Static).update(text)
 
     def cursor_row(self) -> EstimateRow | None:

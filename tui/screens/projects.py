@@ -94,7 +94,7 @@ class ProjectsScreen(Screen):
         table = self.query_one(ProjectTable)
         # 80 columns: widths + 2 cells of padding each + the scrollbar.
         table.add_column(_("Project"), key="name", width=17)
-        table.add_column(_("Customer"), key="customer", width=15)
+        table.add_column(_("Customer"), key="customer", width=17)
         table.add_column(_("Deadline"), key="deadline", width=10)
         table.add_column(_("Budget"), key="budget", width=17)
         table.add_column(_("State"), key="state", width=6)

@@ -50,9 +50,9 @@ class EstimatesPane(Vertical):
         # 80 columns: widths + 2 cells of padding each + the scrollbar.
         table.add_column(_("Number"), key="number", width=11)
         table.add_column(_("Date"), key="date", width=10)
-        table.add_column(_("Title"), key="title", width=20)
+        table.add_column(_("Title"), key="title", width=25)
         table.add_column(_("Status"), key="status", width=8)
-        table.add_column(_("Total"), key="total", width=15)
+        table.add_column(_("Total"), key="total", width=14)
 
     def on_show(self) -> None:
         """The tab was opened (or the screen came back): show what is stored now."""
