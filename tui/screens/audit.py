@@ -84,6 +84,7 @@ class AuditScreen(Screen):
         self.rows: dict[int, AuditRow] = {}
         self._request = 0  # the newest load asked for; older answers are dropped
         self._cursor_after_load: int | str | None = None  # row index, "last", or None: keep
+        self._asked: tuple[dict, int] | None = None  # the filters and offset last asked for
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -130,14 +131,29 @@ class AuditScreen(Screen):
 
     # -- loading ---------------------------------------------------------------------------
     def reload(self, *, keep_cursor: bool = True) -> None:
+        """Read the page again (after a change, a refresh, a page key)."""
         if not keep_cursor:
             self._cursor_after_load = 0
         try:
             filters = self.filters()
         except ValidationError as error:
+            self._asked = None
             self.show_error(error)
             return
+        self._asked = (filters, self.page_offset)
         self.load_page(filters, self.page_offset)
+
+    def filters_changed(self) -> None:
+        """A filter moved: back to the first page, unless it asks what is shown already
+        (a Select says Changed when it is filled in, for instance)."""
+        try:
+            filters = self.filters()
+        except ValidationError:
+            filters = None
+        if filters is not None and (filters, 0) == self._asked:
+            return
+        self.page_offset = 0
+        self.reload(keep_cursor=False)
 
     @work(exclusive=True, group="audit-load")
     async def load_page(self, filters: dict, page_offset: int) -> None:
@@ -213,8 +229,9 @@ class AuditScreen(Screen):
         elif row.is_customer_deletion:
             detail = (_("last state kept · r restores") if may_restore(self.app.ctx.actor)
                       else _("last state kept"))
-        elif row.action in ("create", "restore", "delete"):
-            detail = ""
+        elif all(c.before is None for c in row.changes) or all(
+                c.after is None for c in row.changes):
+            detail = ""  # a record made or removed whole: the dialog lists its fields
         else:
             detail = ", ".join(change.label for change in row.changes)
         what.append("\n" + detail, style="dim")
@@ -237,26 +254,22 @@ class AuditScreen(Screen):
     # -- events ----------------------------------------------------------------------------
     @on(Input.Changed, "#audit-customer")
     def _customer_changed(self) -> None:
-        self.page_offset = 0
-        self.reload(keep_cursor=False)
+        self.filters_changed()
 
     @on(Input.Changed, "#audit-since")
     def _since_changed(self, event: Input.Changed) -> None:
         text = event.value.strip()
         if not text or len(text) >= 10:  # half a date is not worth an error while typing
-            self.page_offset = 0
-            self.reload(keep_cursor=False)
+            self.filters_changed()
 
     @on(Input.Submitted)
     def _filter_submitted(self) -> None:
-        self.page_offset = 0
-        self.reload(keep_cursor=False)
+        self.filters_changed()
         self.query_one(AuditTable).focus()
 
     @on(Select.Changed)
     def _select_changed(self) -> None:
-        self.page_offset = 0
-        self.reload(keep_cursor=False)
+        self.filters_changed()
 
     @on(DataTable.RowSelected, "#audit-table")
     def _row_chosen(self) -> None:
