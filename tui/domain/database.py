@@ -2,14 +2,36 @@
 
 Nothing opens a database at import time; the CLI, the TUI and the tests call
 ``open_database`` with the path they were given.
+
+Several operators share one file. Every write transaction takes SQLite's write lock
+at BEGIN (``BEGIN IMMEDIATE``), so writers queue instead of failing half-way. While
+another program holds the lock, SQLite itself waits up to ``BUSY_TIMEOUT_SECONDS``
+per attempt; ``ClientbookDatabase`` then backs off (exponentially, with jitter) and
+tries again, until ``lock_timeout`` seconds have passed in all (30 s unless
+$CLIENTBOOK_LOCK_TIMEOUT says otherwise). Only then does the operator see one clear
+sentence (``DatabaseLocked``) naming the file; "database is locked" never reaches them.
+The retries happen only where it is safe: before a transaction's body runs (BEGIN),
+at COMMIT (SQLite keeps the transaction open when COMMIT is busy) and for a statement
+outside any transaction (which a busy error leaves undone).
+
+A new database is created with ``DATABASE_FILE_MODE`` (owner and group may read and
+write, nobody else) whatever the umask; SQLite gives its -wal and -shm files the
+database's own mode. See ``secure_new_database`` for the folder.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
+import stat
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import peewee
 from playhouse.migrations import Runner
@@ -20,11 +42,154 @@ from tui.i18n import _
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 HISTORY_TABLE = "schema_migration"
-BUSY_TIMEOUT_SECONDS = 5.0
+BUSY_TIMEOUT_SECONDS = 5.0  # SQLite's own wait for a lock, per attempt
+LOCK_ATTEMPTS = 6  # by default a write gives up after this many busy timeouts (30 s)
+LOCK_TIMEOUT_VARIABLE = "CLIENTBOOK_LOCK_TIMEOUT"
+BACKOFF_FIRST_SECONDS = 0.001  # the first pause between attempts; doubled each time ...
+BACKOFF_LONGEST_SECONDS = 0.02  # ... up to this, each pause half fixed, half random
+
+# Operators share a database through their common group (see the README): the file
+# and the folder made for it are theirs and the group's, never anyone else's.
+DATABASE_FILE_MODE = 0o660
+DATA_DIR_MODE = 0o770
+
+T = TypeVar("T")
+
+
+class DatabaseLocked(DatabaseError):
+    """Another program held the database's lock for longer than we may wait."""
+
+    def __init__(self, path: Path, seconds: float):
+        self.path = path
+        self.seconds = seconds
+        super().__init__(
+            _("{path} is held by another program: it stayed locked for {seconds:.0f} s, so "
+              "nothing was saved. Try again in a moment.").format(path=path, seconds=seconds))
+
+
+def is_busy(error: BaseException) -> bool:
+    """SQLite's "database is locked" (SQLITE_BUSY) or "... table is locked" (SQLITE_LOCKED)."""
+    text = str(error)
+    return isinstance(error, (peewee.OperationalError, sqlite3.OperationalError)) and (
+        "locked" in text or "busy" in text)
+
+
+@dataclass
+class LockStats:
+    """How often this process waited for another's lock (for stress runs and diagnosis)."""
+
+    transactions: int = 0  # write transactions begun
+    retries: int = 0  # attempts after a busy one (BEGIN, COMMIT or a lone statement)
+    gave_up: int = 0  # DatabaseLocked raised
+    max_wait: float = 0.0  # longest time to get the write lock (SQLite's wait included)
+    total_wait: float = 0.0
+
+
+def backoff_seconds(attempt: int, rng: random.Random | None = None) -> float:
+    """The pause before attempt ``attempt + 1``: exponential, capped, with "equal jitter"
+    (half fixed, half random), so processes that collided do not collide again in step."""
+    ceiling = min(BACKOFF_LONGEST_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** (attempt - 1))
+    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+
+
+def lock_timeout_from(environ: Mapping[str, str]) -> float:
+    """Seconds a write may wait for another program's lock: $CLIENTBOOK_LOCK_TIMEOUT, else
+    ``LOCK_ATTEMPTS`` busy timeouts (30 s)."""
+    raw = environ.get(LOCK_TIMEOUT_VARIABLE, "").strip()
+    if not raw:
+        return BUSY_TIMEOUT_SECONDS * LOCK_ATTEMPTS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 3600:
+        raise DatabaseError(_("{variable} must be a number of seconds between 0 and 3600, not "
+                              "{value!r}.").format(variable=LOCK_TIMEOUT_VARIABLE, value=raw))
+    return seconds
 
 
 class ClientbookDatabase(peewee.SqliteDatabase):
-    """A SqliteDatabase that knows its file, so services can find the documents beside it."""
+    """A SqliteDatabase that knows its file, so services can find the documents beside it,
+    and that waits (boundedly) for other programs' locks instead of failing at once."""
+
+    def __init__(self, database, *, lock_timeout: float | None = None, **kwargs):
+        super().__init__(database, **kwargs)
+        self.lock_timeout = (BUSY_TIMEOUT_SECONDS * LOCK_ATTEMPTS if lock_timeout is None
+                             else lock_timeout)
+        self.lock_stats = LockStats()
+        self._stats_lock = threading.Lock()
+
+    # -- waiting for locks
+
+    def begin(self, lock_type=None):
+        # The write lock is waited for here, by polling with backoff, rather than in SQLite's
+        # busy handler: that one sleeps longer and longer (up to 100 ms a try), so a writer
+        # that has waited a while keeps losing to newcomers (seconds, measured with eight
+        # processes). Polling no slower than BACKOFF_LONGEST_SECONDS keeps waits short.
+        started = time.monotonic()
+        connection = self.connection()
+        connection.execute("PRAGMA busy_timeout = 0")
+        try:
+            self._patiently(lambda: super(ClientbookDatabase, self).begin(lock_type), started,
+                            sqlite_waits=False)
+        finally:
+            connection.execute(f"PRAGMA busy_timeout = {self._busy_milliseconds()}")
+        waited = time.monotonic() - started
+        with self._stats_lock:
+            stats = self.lock_stats
+            stats.transactions += 1
+            stats.total_wait += waited
+            stats.max_wait = max(stats.max_wait, waited)
+
+    def commit(self):
+        # In WAL mode a COMMIT holding the write lock is not busy; with a rollback journal
+        # it may wait for readers, and SQLite keeps the transaction open to be committed
+        # again. If it never can, the caller's transaction rolls back (peewee's atomic()).
+        self._patiently(super().commit, time.monotonic())
+
+    def execute_sql(self, sql, params=None):
+        run = super().execute_sql
+        if self.connection().in_transaction:  # its BEGIN already waited for the lock
+            return run(sql, params)
+        return self._patiently(lambda: run(sql, params), time.monotonic())
+
+    def _patiently(self, step: Callable[[], T], started: float, *,
+                   sqlite_waits: bool = True) -> T:
+        """``step()``, tried again after a pause while SQLite says the database is busy,
+        until ``lock_timeout`` has passed since ``started``; then DatabaseLocked.
+
+        With ``sqlite_waits``, each try also waits in SQLite's busy handler (up to the
+        busy timeout, never past the deadline)."""
+        deadline = started + self.lock_timeout
+        attempt = 0
+        try:
+            while True:
+                try:
+                    return step()
+                except peewee.OperationalError as error:
+                    if not is_busy(error):
+                        raise
+                    now = time.monotonic()
+                    if now >= deadline - 0.001:
+                        with self._stats_lock:
+                            self.lock_stats.gave_up += 1
+                        raise DatabaseLocked(self.path, now - started) from None
+                attempt += 1
+                with self._stats_lock:
+                    self.lock_stats.retries += 1
+                time.sleep(min(backoff_seconds(attempt), max(0.0, deadline - now)))
+                if sqlite_waits:
+                    remaining = deadline - time.monotonic()
+                    self._set_busy_timeout(min(self._timeout, remaining))
+        finally:
+            if attempt and sqlite_waits:
+                self._set_busy_timeout(self._timeout)
+
+    def _busy_milliseconds(self, seconds: float | None = None) -> int:
+        return max(1, int((self._timeout if seconds is None else seconds) * 1000))
+
+    def _set_busy_timeout(self, seconds: float) -> None:
+        self.connection().execute(f"PRAGMA busy_timeout = {self._busy_milliseconds(seconds)}")
 
     @property
     def path(self) -> Path:
@@ -60,6 +225,11 @@ def check_path(path: Path, *, create: bool) -> None:
             raise DatabaseError(
                 _("{path} is read-only for you; Clientbook needs to write to it.").format(path=path)
             )
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise DatabaseError(
+                _("The folder {parent} is read-only for you; Clientbook needs to write in it "
+                  "too (SQLite keeps the database's -wal and -shm files beside it).").format(
+                    parent=path.parent))
         return
     if not create:
         raise DatabaseError(
@@ -77,20 +247,30 @@ def check_path(path: Path, *, create: bool) -> None:
         )
 
 
-def open_database(target: str | os.PathLike, *, create: bool = False) -> ClientbookDatabase:
-    """Open (or with ``create``, make) the database at ``target``, migrated to the latest schema."""
+def open_database(target: str | os.PathLike, *, create: bool = False,
+                  lock_timeout: float | None = None) -> ClientbookDatabase:
+    """Open (or with ``create``, make) the database at ``target``, migrated to the latest schema.
+
+    ``lock_timeout``: how long, in all, a write waits for another program's lock before
+    ``DatabaseLocked``; by default $CLIENTBOOK_LOCK_TIMEOUT, else 30 s.
+    """
     path = Path(target).expanduser().absolute()
     check_path(path, create=create)
+    if lock_timeout is None:
+        lock_timeout = lock_timeout_from(os.environ)
     is_new = is_absent(path)
     if not is_new:
         inspect_existing(path)  # before any pragma: WAL would change someone else's file
+    else:
+        secure_new_database(path)
     db = ClientbookDatabase(
         str(path),
         pragmas={"journal_mode": "wal", "foreign_keys": 1, "synchronous": "normal"},
-        timeout=BUSY_TIMEOUT_SECONDS,
+        timeout=min(BUSY_TIMEOUT_SECONDS, lock_timeout),
         # Every transaction here writes: take the write lock at BEGIN, so two
         # writers queue on the busy timeout instead of failing on upgrade.
         lock_type="IMMEDIATE",
+        lock_timeout=lock_timeout,
     )
     try:
         db.connect()
@@ -110,11 +290,53 @@ def open_database(target: str | os.PathLike, *, create: bool = False) -> Clientb
     return db
 
 
+def secure_new_database(path: Path) -> None:
+    """Make the (absent or empty) database file ``DATABASE_FILE_MODE`` before SQLite opens it,
+    and its folder ``DATA_DIR_MODE`` when the folder was made for it.
+
+    The file's mode is set exactly, whatever the umask; SQLite creates the -wal and -shm
+    files with the database's mode. The folder is changed only when it is ours and holds
+    nothing else: a folder just made for the database (``clientbook init`` makes the
+    default one) or one made empty for it. A folder with other files in it, or someone
+    else's (a shared folder an administrator prepared), is left exactly as it is; its
+    set-group-ID bit is always kept.
+    """
+    folder = path.parent
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, DATABASE_FILE_MODE)
+    except OSError as error:
+        raise DatabaseError(_("Cannot create {path}: {reason}.").format(
+            path=path, reason=error.strerror)) from None
+    try:
+        if os.fstat(descriptor).st_uid == os.geteuid():
+            os.fchmod(descriptor, DATABASE_FILE_MODE)
+    finally:
+        os.close(descriptor)
+    try:
+        info = folder.stat()
+        others = [entry.name for entry in os.scandir(folder)
+                  if entry.name not in (path.name, f"{path.name}-wal", f"{path.name}-shm",
+                                        f"{path.name}-journal")]
+    except OSError:
+        return
+    if info.st_uid == os.geteuid() and not others:
+        os.chmod(folder, DATA_DIR_MODE | (info.st_mode & stat.S_ISGID))
+
+
+def make_data_dir(folder: Path) -> Path:
+    """Create ``folder`` (and missing parents) for a database; the folder itself gets
+    ``DATA_DIR_MODE`` whatever the umask. An existing folder is left as it is."""
+    if not folder.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, DATA_DIR_MODE | (folder.stat().st_mode & stat.S_ISGID))
+    return folder
+
+
 def describe_sqlite_error(path: Path, error: Exception) -> str:
     text = str(error)
     if "locked" in text or "busy" in text:
-        return _("{path} is locked by another program and stayed locked for {seconds:.0f} s; "
-                 "try again in a moment.").format(path=path, seconds=BUSY_TIMEOUT_SECONDS)
+        return _("{path} is held by another program: it stayed locked for {seconds:.0f} s. "
+                 "Try again in a moment.").format(path=path, seconds=BUSY_TIMEOUT_SECONDS)
     if "readonly" in text or "read-only" in text:
         return _("{path} cannot be written to (read-only).").format(path=path)
     if "unable to open" in text:
@@ -163,6 +385,11 @@ def backup_before_migration(db: peewee.SqliteDatabase, path: Path, version: int)
     """Copy the database aside with SQLite's online backup before changing its schema."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     target = path.with_name(f"{path.name}.schema{version}-{stamp}.bak")
+    # The copy holds everything the database does: nobody may read it who may not read that.
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                         stat.S_IMODE(path.stat().st_mode))
+    os.fchmod(descriptor, stat.S_IMODE(path.stat().st_mode))
+    os.close(descriptor)
     destination = sqlite3.connect(target)
     try:
         db.connection().backup(destination)

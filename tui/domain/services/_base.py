@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 
+import peewee
+
 from tui.domain.context import Context
+from tui.domain.database import DatabaseLocked, is_busy
 from tui.domain.errors import Conflict
 from tui.domain.models import AuditEvent, BaseModel, utcnow
 from tui.domain.permissions import require
@@ -17,12 +21,25 @@ NOT_AUDITED = {"name_key", "email_key", "website_key", "search_digits"}
 
 @contextmanager
 def write(ctx: Context, permission: str) -> Iterator[None]:
-    """Check the permission, then run the block in one transaction (write lock taken at BEGIN)."""
+    """Check the permission, then run the block in one transaction (write lock taken at BEGIN).
+
+    Waiting for another program's lock happens before the block runs: BEGIN IMMEDIATE is
+    retried with backoff by the database (``ClientbookDatabase``), up to its lock timeout,
+    and so is a busy COMMIT. The block itself is never run twice. Whatever still says
+    "locked" becomes ``DatabaseLocked``, one sentence naming the file, and the whole
+    transaction is rolled back. Inside another write, the block is a savepoint.
+    """
     require(ctx.actor, permission)
     # Models are bound to one database per process; a context for another is a bug.
     assert AuditEvent._meta.database is ctx.db, "context database is not the bound one"
-    with ctx.db.atomic():
-        yield
+    started = time.monotonic()
+    try:
+        with ctx.db.atomic():
+            yield
+    except peewee.OperationalError as error:
+        if not is_busy(error):
+            raise
+        raise DatabaseLocked(ctx.db.path, time.monotonic() - started) from None
 
 
 def snapshot(instance: BaseModel) -> dict:
