@@ -582,3 +582,55 @@ async def test_pdf_refused_until_the_estimate_is_saved(app_for, lyon, admin):
         await pilot.pause()
         assert not any(isinstance(s, ExportDialog) for s in app.screen_stack)
         assert any("Save the estimate first" in m for m in messages(app))
+
+
+# -- 80 columns -----------------------------------------------------------------------------
+
+def footer_line(app) -> str:
+    """The bottom line of the screen as the terminal shows it."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=80, height=24, file=io.StringIO(), record=True, color_system=None)
+    console.print(app.screen._compositor.render_update(full=True))
+    return console.export_text().splitlines()[23]
+
+
+def own_keys(app, node) -> list[str]:
+    """"key description" of every action of ``node`` the footer should show now (an action
+    bound to several keys, as "d,delete", is shown once, with its first key)."""
+    keys: dict[str, str] = {}
+    for active in app.screen.active_bindings.values():
+        if active.node is node and active.binding.show and active.enabled:
+            keys.setdefault(active.binding.action, f"{app.get_key_display(active.binding)} "
+                                                   f"{active.binding.description}")
+    return list(keys.values())
+
+
+@pytest.mark.parametrize("role", ["administrator", "estimator", "limited"])
+async def test_every_key_of_these_screens_fits_the_footer(app_for, lyon, admin, role):
+    from tui.screens.customer_panes.estimates import EstimatesPane
+    from tui.screens.projects import ProjectsScreen
+    from tui.screens.report import ReportScreen
+
+    stored = estimate_for(admin, lyon)
+    app = app_for(role)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(pilot)
+        for screen in (EstimatesScreen(), EstimateScreen(stored.id), ProjectsScreen(),
+                       ReportScreen()):
+            app.push_screen(screen)
+            await on_screen(pilot, type(screen))
+            keys, shown = own_keys(app, screen), footer_line(app)
+            assert keys and all(key in shown for key in keys), (type(screen).__name__, shown)
+            app.pop_screen()
+            await settle(pilot)
+        app.action_open_customer(lyon.id)
+        customer = await on_screen(pilot, CustomerScreen)
+        await pilot.press("5")
+        await settle(pilot)
+        pane = customer.query_one(EstimatesPane)
+        keys, shown = own_keys(app, pane), footer_line(app)
+        assert keys and all(key in shown for key in keys), shown
+        assert "esc Back" in shown

@@ -353,3 +353,25 @@ def test_bars_are_drawn_in_eighths_of_a_cell():
     assert bar(1, 16, width=4) == "▎"  # 2 eighths
     assert bar(9, 16, width=4) == "██▎"
     assert bar(1, 10_000, width=4) == "▏"  # never invisible when above zero
+
+
+def test_who_may_see_the_report(config):
+    from tests.conftest import actor_for
+    from tui.domain.context import Actor
+    from tui.screens.report import may_see_report
+
+    assert all(may_see_report(actor_for(config, role)) for role in config.roles)
+    assert not may_see_report(Actor("nobody", "none", frozenset({"customer.view"})))
+
+
+async def test_report_refused_says_why(app_for, db, config):
+    from tui.domain.context import Actor, Context
+    from tui.app import ClientbookApp
+
+    app = ClientbookApp(Context(db, config, Actor("nina", "custom", frozenset(
+        {"customer.view", "contact.view", "equipment.view"}), "nina")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(pilot)
+        app.push_screen(ReportScreen())
+        screen = await on_screen(pilot, ReportScreen)
+        assert text(screen, "#report-heading") == "nina is not allowed to view estimates."

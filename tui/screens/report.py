@@ -23,12 +23,18 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from tui.domain.errors import ClientbookError
 from tui.domain.services.estimates import format_amount
-from tui.domain.services.reports import ReportRow, report_by
+from tui.domain.services.reports import REQUIRED, ReportRow, report_by
 from tui.i18n import _, current_language
 
 BAR_WIDTH = 40
 EIGHTHS = " ▏▎▍▌▋▊▉"
 COUNTS = ("customers", "contacts", "assigned_machines")
+
+
+def may_see_report(actor) -> bool:
+    """Whether the report would be shown to ``actor`` (it reads customers, contacts,
+    equipment and estimates): what the app and the palette ask before offering it."""
+    return all(actor.can(permission) for permission in REQUIRED)
 
 
 def measure_label(measure: str) -> str:
