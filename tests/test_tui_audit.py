@@ -161,6 +161,8 @@ async def test_a_change_opens_field_by_field(app_for, trail):
                         ["Billing city", "Aarhus", "Aalborg"],
                         ["Shipping city", "Aarhus", "Aalborg"]]
         assert not dialog.query(Button).filter("#restore")  # not a deletion: nothing to restore
+        await pilot.press("enter")  # the whole values of the field under the cursor
+        assert notices(pilot)[-1] == "Before: Acme Rental\nAfter: Acme Rental Nord"
         await pilot.press("r")  # does nothing here
         assert isinstance(app.screen, AuditDetailDialog)
         await pilot.press("escape")
@@ -276,3 +278,24 @@ async def test_opened_for_one_customer_and_escape_goes_back(app_for, trail):
         assert isinstance(app.focused, AuditTable)
         await pilot.press("escape")
         assert app.screen is before
+
+
+def _app_opens_audit() -> bool:
+    from tui.app import ClientbookApp
+
+    return hasattr(ClientbookApp, "action_open_audit")
+
+
+@pytest.mark.skipif(not _app_opens_audit(), reason="tui/app.py has no open_audit action yet")
+@pytest.mark.parametrize("role, opens", [("administrator", True), ("fleet_administrator", True),
+                                         ("limited", False), ("estimator", False)])
+async def test_f2_opens_the_trail_for_roles_with_audit_view(app_for, trail, role, opens):
+    app = app_for(role)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        assert isinstance(app.screen, AuditScreen) == opens
+        if opens:
+            await pilot.press("f2")  # again: still one
+            assert sum(isinstance(s, AuditScreen) for s in app.screen_stack) == 1

@@ -3,13 +3,15 @@
 A customer's deletion also shows what its event kept (contacts, documents, groups,
 projects, the machines it held and who holds them now) and, for a role that may,
 offers to restore it: the dialog dismisses with True and the screen that opened it
-asks for confirmation and calls the service. Every value is user data: shown as
-``Text``, never as markup.
+asks for confirmation and calls the service. Enter on a field shows its whole values
+(the columns cut long ones short). Every value is user data: shown as ``Text``, never
+as markup.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -74,6 +76,15 @@ class AuditDetailDialog(ModalScreen[bool]):
         if not self.row.changes:
             table.add_row(Text(_("No field recorded")), Text(""), Text(""))
         table.focus()  # arrows scroll the fields
+
+    @on(DataTable.RowSelected, "#audit-detail-changes")
+    def _field_chosen(self, event: DataTable.RowSelected) -> None:
+        """Enter on a field: its whole values, which the columns may have cut short."""
+        change = next((c for c in self.row.changes if c.field == event.row_key.value), None)
+        if change is not None:
+            self.notify(_("Before: {before}\nAfter: {after}").format(
+                before=change.before_text, after=change.after_text), title=change.label,
+                markup=False, timeout=20)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "restore":
