@@ -56,9 +56,9 @@ def prepare(db_path: Path) -> dict:
         role = config.roles["administrator"]
         ctx = Context(db, config, Actor("setup", "administrator", role.permissions, "setup"))
         for number in range(SEED_CUSTOMERS):
+            person = ContactDraft(name=f"Seed person {number}")
             create_customer(ctx, CustomerDraft(name=f"Seed {number}", billing_country="DK",
-                                               contacts=(ContactDraft(name=f"Seed person {number}"),)),
-                            allow_duplicate=True)
+                                               contacts=(person,)), allow_duplicate=True)
         for number in range(SEED_MACHINES):
             add_equipment(ctx, EquipmentDraft(serial=f"ST-{number:03d}", name="Stress machine"))
     finally:
@@ -141,7 +141,8 @@ def _check(db: sqlite3.Connection, done: list[dict], stats: list[dict], records:
     created = {r["id"]: r for r in done if r["op"] == "create"}
     for key in created:
         _expect((key in customers) != (key in deleted),
-                f"customer {key}: created, deleted={key in deleted}, in database={key in customers}")
+                f"customer {key}: created, deleted={key in deleted}, "
+                f"in database={key in customers}")
     for key in deleted:
         _expect(key not in customers, f"customer {key} was deleted but is still there")
 

@@ -265,7 +265,8 @@ def race(args) -> None:
 # ----------------------------------------------------------------------- kill targets
 
 def loop(args) -> None:
-    """Save or delete customers over and over until killed; logs each commit it was told of."""
+    """Save or delete customers over and over until killed. Before each operation it logs
+    ``begin``, after it the operation: a kill between the two was in the middle of one."""
     ctx = context(args.db, args.login)
     rng = random.Random(args.seed)
     log = Log(args.log)
@@ -274,12 +275,14 @@ def loop(args) -> None:
     while True:
         number += 1
         if args.op == "save":
-            # One customer with its contacts, then an edit of it: the save the wizard makes.
+            # A customer with its contacts (the wizard's Save), then an edit of it.
+            log.write(op="begin", ok=True, what="create")
             made = create_customer(ctx, CustomerDraft(
                 name=f"Crash {args.seed}-{number}", phone=phone(rng), billing_country="DK",
                 contacts=tuple(ContactDraft(name=f"Contact {number}-{n}", roles=("billing",))
                                for n in range(5))), allow_duplicate=True)
             log.write(op="create", ok=True, id=made.id)
+            log.write(op="begin", ok=True, what="edit", id=made.id)
             draft = replace(CustomerDraft.from_customer(made),
                             name=f"Crash edited {args.seed}-{number}")
             saved = update_customer(ctx, made.id, made.version, draft, allow_duplicate=True)
@@ -290,6 +293,7 @@ def loop(args) -> None:
             if victim is None:
                 log.write(op="done", ok=True)
                 break
+            log.write(op="begin", ok=True, what="delete", id=victim.id)
             delete_customer(ctx, victim.id, expected_version=victim.version)
             log.write(op="delete", ok=True, id=victim.id)
 

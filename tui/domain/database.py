@@ -14,9 +14,10 @@ The retries happen only where it is safe: before a transaction's body runs (BEGI
 at COMMIT (SQLite keeps the transaction open when COMMIT is busy) and for a statement
 outside any transaction (which a busy error leaves undone).
 
-A new database is created with ``DATABASE_FILE_MODE`` (owner and group may read and
-write, nobody else) whatever the umask; SQLite gives its -wal and -shm files the
-database's own mode. See ``secure_new_database`` for the folder.
+A new database file is its creator's alone (0600), or, in a folder set up for sharing
+(set-group-ID, owned by the operators' group), the group's too (0660); never anyone
+else's, whatever the umask. SQLite gives the -wal and -shm files the database's mode.
+See ``secure_new_database``.
 """
 
 from __future__ import annotations
@@ -48,10 +49,14 @@ LOCK_TIMEOUT_VARIABLE = "CLIENTBOOK_LOCK_TIMEOUT"
 BACKOFF_FIRST_SECONDS = 0.001  # the first pause between attempts; doubled each time ...
 BACKOFF_LONGEST_SECONDS = 0.02  # ... up to this, each pause half fixed, half random
 
-# Operators share a database through their common group (see the README): the file
-# and the folder made for it are theirs and the group's, never anyone else's.
-DATABASE_FILE_MODE = 0o660
-DATA_DIR_MODE = 0o770
+# Operators share a database through a folder of their common group with the
+# set-group-ID bit (see the README): there the file is the group's too. Anywhere else
+# it is its creator's alone: a user's primary group may be everybody's ("users" on
+# some systems, "staff" on macOS). Nobody else ever gets anything.
+PRIVATE_FILE_MODE = 0o600
+SHARED_FILE_MODE = 0o660
+PRIVATE_DIR_MODE = 0o700
+SHARED_DIR_MODE = 0o2770
 
 T = TypeVar("T")
 
@@ -290,45 +295,58 @@ def open_database(target: str | os.PathLike, *, create: bool = False,
     return db
 
 
-def secure_new_database(path: Path) -> None:
-    """Make the (absent or empty) database file ``DATABASE_FILE_MODE`` before SQLite opens it,
-    and its folder ``DATA_DIR_MODE`` when the folder was made for it.
+def is_shared_folder(folder: Path) -> bool:
+    """A folder set up for a group of operators: its set-group-ID bit makes every file
+    made in it (the database, its -wal and -shm, the documents) belong to its group."""
+    return bool(folder.stat().st_mode & stat.S_ISGID)
 
-    The file's mode is set exactly, whatever the umask; SQLite creates the -wal and -shm
-    files with the database's mode. The folder is changed only when it is ours and holds
-    nothing else: a folder just made for the database (``clientbook init`` makes the
-    default one) or one made empty for it. A folder with other files in it, or someone
-    else's (a shared folder an administrator prepared), is left exactly as it is; its
-    set-group-ID bit is always kept.
+
+def file_mode_for(folder: Path) -> int:
+    """The mode of a new file holding Clientbook data (database, copy, document) in ``folder``."""
+    return SHARED_FILE_MODE if is_shared_folder(folder) else PRIVATE_FILE_MODE
+
+
+def secure_new_database(path: Path) -> None:
+    """Create the database file (or take the empty one) with its mode before SQLite opens
+    it, and tighten the folder when the folder was made for it.
+
+    The file gets ``SHARED_FILE_MODE`` in a shared folder (``is_shared_folder``), else
+    ``PRIVATE_FILE_MODE``, set exactly whatever the umask; SQLite creates the -wal and
+    -shm files with the database's mode. The folder is changed only when it is ours and
+    holds nothing else (one just made for the database, as ``clientbook init`` makes the
+    default one, or made empty for it): ``SHARED_DIR_MODE`` or ``PRIVATE_DIR_MODE``
+    likewise. A folder holding other files, or someone else's (the shared folder an
+    administrator prepared), is left exactly as it is.
     """
     folder = path.parent
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, DATABASE_FILE_MODE)
+        mode = file_mode_for(folder)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, mode)
     except OSError as error:
         raise DatabaseError(_("Cannot create {path}: {reason}.").format(
             path=path, reason=error.strerror)) from None
     try:
         if os.fstat(descriptor).st_uid == os.geteuid():
-            os.fchmod(descriptor, DATABASE_FILE_MODE)
+            os.fchmod(descriptor, mode)
     finally:
         os.close(descriptor)
+    own = {path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"}
     try:
-        info = folder.stat()
-        others = [entry.name for entry in os.scandir(folder)
-                  if entry.name not in (path.name, f"{path.name}-wal", f"{path.name}-shm",
-                                        f"{path.name}-journal")]
+        ours = folder.stat().st_uid == os.geteuid()
+        alone = all(entry.name in own for entry in os.scandir(folder))
     except OSError:
         return
-    if info.st_uid == os.geteuid() and not others:
-        os.chmod(folder, DATA_DIR_MODE | (info.st_mode & stat.S_ISGID))
+    if ours and alone:
+        os.chmod(folder, SHARED_DIR_MODE if mode == SHARED_FILE_MODE else PRIVATE_DIR_MODE)
 
 
 def make_data_dir(folder: Path) -> Path:
-    """Create ``folder`` (and missing parents) for a database; the folder itself gets
-    ``DATA_DIR_MODE`` whatever the umask. An existing folder is left as it is."""
+    """Create ``folder`` (and missing parents) for a database: ``PRIVATE_DIR_MODE``, or
+    ``SHARED_DIR_MODE`` when it inherits a shared parent's set-group-ID bit, whatever the
+    umask. An existing folder is left as it is."""
     if not folder.is_dir():
         folder.mkdir(parents=True, exist_ok=True)
-        os.chmod(folder, DATA_DIR_MODE | (folder.stat().st_mode & stat.S_ISGID))
+        os.chmod(folder, SHARED_DIR_MODE if is_shared_folder(folder) else PRIVATE_DIR_MODE)
     return folder
 
 
