@@ -222,6 +222,12 @@ def _check(db: sqlite3.Connection, done: list[dict], stats: list[dict], records:
             f"{audit - before['audit']} audit events for {expected} successful mutations")
 
     attempted = [r for r in records if r["op"] != "stats"]
+    waits = sorted(r["wait"] for r in done if "wait" in r)
+    took = sorted(r["took"] for r in done if "took" in r)
+
+    def percentile(values: list[float], share: float) -> float:
+        return values[min(len(values) - 1, int(share * len(values)))] if values else 0.0
+
     return {
         "operations": len(attempted),
         "succeeded": len(done),
@@ -234,6 +240,10 @@ def _check(db: sqlite3.Connection, done: list[dict], stats: list[dict], records:
         "max_wait": max((s["max_wait"] for s in stats), default=0.0),
         "mean_wait": (sum(s["total_wait"] for s in stats)
                       / max(1, sum(s["transactions"] for s in stats))),
+        # per successful operation: time waiting for the write lock, and in all
+        "wait_p50": percentile(waits, 0.5), "wait_p99": percentile(waits, 0.99),
+        "took_p50": percentile(took, 0.5), "took_p99": percentile(took, 0.99),
+        "took_max": took[-1] if took else 0.0,
     }
 
 
