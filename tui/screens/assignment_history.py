@@ -10,12 +10,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from tui.domain.errors import ClientbookError
 from tui.domain.services.equipment import assignment_history
 from tui.i18n import _, ngettext
 from tui.screens.customer_panes.equipment import local_time
+from tui.widgets.footer import KeysFooter
 
 
 def when_and_who(moment, login: str | None) -> Text:
@@ -42,7 +43,7 @@ class AssignmentHistoryScreen(Screen):
         yield Header()
         yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="history-status", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = _("Equipment history of {customer}").format(customer=self.customer_name)

@@ -16,13 +16,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 
 from tui.domain.services.customers import list_groups
 from tui.domain.services.search import SORTS, CustomerPage, search_customers
 from tui.domain.validation import format_phone
 from tui.i18n import _
 from tui.messages import CustomersChanged
+from tui.widgets.footer import KeysFooter
 from tui.widgets.paged_table import PagedTable
 
 PAGE_SIZE = 100
@@ -68,7 +69,7 @@ class CustomerListScreen(Screen):
             yield Select([], prompt=_("All groups"), id="group")
         yield CustomerTable(id="customers", cursor_type="row", zebra_stripes=True)
         yield Static(id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         ctx = self.app.ctx

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 
 from tui.domain.errors import ClientbookError
 from tui.domain.services.equipment import (
@@ -31,6 +31,7 @@ from tui.domain.services.equipment import (
 from tui.i18n import _
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.equipment_form import MachineEditing
+from tui.widgets.footer import KeysFooter
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.permitted import permitted
 
@@ -86,7 +87,7 @@ class EquipmentRegisterScreen(MachineEditing, Screen):
                          value="all", allow_blank=False, id="fleet-holding")
         yield FleetTable(id="fleet", cursor_type="row", zebra_stripes=True)
         yield Static(id="fleet-status", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = _("Equipment register")

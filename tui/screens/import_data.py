@@ -32,7 +32,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import (Checkbox, ContentSwitcher, DataTable, Footer, Header, Input,
+from textual.widgets import (Checkbox, ContentSwitcher, DataTable, Header, Input,
                              ProgressBar, Select, Static)
 from textual.worker import get_current_worker
 
@@ -46,6 +46,7 @@ from tui.i18n import _, ngettext
 from tui.screens.import_jobs import UndoJobs, kind_label
 from tui.widgets.address_fields import FieldRow, show_field_errors
 from tui.widgets.export_dialog import resolve_path
+from tui.widgets.footer import KeysFooter
 from tui.widgets.pick_field import FieldPickerDialog
 
 SAMPLE_ROWS = 3  # rows read for the "first values" column
@@ -201,7 +202,7 @@ class ImportScreen(UndoJobs, Screen):
                 with VerticalScroll(id="import-summary-box"):
                     yield Static("", id="import-summary", markup=False)
                     yield Static("", id="import-undo-status", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = _("Import from CSV")

@@ -17,7 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from tui.domain.errors import ClientbookError
 from tui.domain.imports import UndoRefused, UndoReport, list_jobs, undo_import
@@ -25,6 +25,7 @@ from tui.domain.imports.report import ENTITY_LABELS
 from tui.domain.models import ImportJob
 from tui.i18n import _, ngettext
 from tui.widgets.confirm import ConfirmDialog
+from tui.widgets.footer import KeysFooter
 
 STATUS_STYLES = {"done": "green", "interrupted": "yellow", "running": "cyan", "undone": "dim"}
 
@@ -130,7 +131,7 @@ class ImportJobsScreen(UndoJobs, Screen):
         yield DataTable(id="jobs-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="jobs-message", markup=False)
         yield Static("", id="jobs-status", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = _("Import jobs")

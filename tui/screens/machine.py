@@ -13,7 +13,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 
 from tui.domain.errors import ClientbookError
 from tui.domain.services.equipment import (
@@ -25,6 +25,7 @@ from tui.domain.services.events import machine_events, record_event, why_nobody_
 from tui.i18n import _, current_language, ngettext
 from tui.widgets.equipment_form import MachineEditing
 from tui.widgets.event_form import EventFormDialog
+from tui.widgets.footer import KeysFooter
 from tui.widgets.permitted import permitted
 
 
@@ -70,7 +71,7 @@ class MachineScreen(MachineEditing, Screen):
             with TabPane(_("Events"), id="events"):
                 yield DataTable(id="machine-events", cursor_type="row", zebra_stripes=True)
         yield Static(id="machine-status", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         # 80 columns: widths + 2 cells of padding each + the scrollbar.

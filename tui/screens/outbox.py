@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, ProgressBar, Select, Static
+from textual.widgets import DataTable, Header, ProgressBar, Select, Static
 
 from tui.domain.errors import ClientbookError
 from tui.domain.mail import not_configured_reason, smtp_settings
@@ -29,6 +29,7 @@ from tui.domain.services.outbox import (STATUSES, OutboxPage, SendReport, list_n
                                         notification_statuses, outbox_counts,
                                         retry_notifications, send_due)
 from tui.i18n import _, ngettext
+from tui.widgets.footer import KeysFooter
 from tui.widgets.message_view import (STATUS_STYLES, MessageViewDialog, kind_label,
                                       status_label)
 from tui.widgets.paged_table import PagedTable
@@ -86,7 +87,7 @@ class OutboxScreen(Screen):
             yield Static("", id="outbox-sending-label", markup=False)
             yield ProgressBar(id="outbox-progress", show_eta=False)
         yield Static("", id="outbox-status", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = _("Outbox")

@@ -21,9 +21,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
 
 from tui.i18n import _
+from tui.widgets.footer import KeysFooter
 
 RELOAD, OVERWRITE, EDIT = "reload", "overwrite", "edit"
 
@@ -72,7 +73,7 @@ class ConflictDialog(ModalScreen[str]):
                 yield Button(_("Reload theirs"), id=RELOAD, compact=True)
                 yield Button(_("Overwrite with mine"), id=OVERWRITE, variant="warning",
                              compact=True)
-        yield Footer()
+        yield KeysFooter()
 
     def comparison(self) -> Table | Text:
         """A three-column table; every cell is plain Text, so user data shows as typed."""

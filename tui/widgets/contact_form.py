@@ -13,13 +13,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Static
+from textual.widgets import Button, Checkbox, Input, Static
 
 from tui.domain.services.contacts import ContactDraft, validate_contact
 from tui.domain.validation import Errors
 from tui.i18n import _, current_language
 from tui.widgets.address_fields import FieldRow, focus_first_error, show_field_errors
 from tui.widgets.confirm import ConfirmDialog
+from tui.widgets.footer import KeysFooter
 
 TEXT_FIELDS = ("name", "email", "phone", "job_title")
 
@@ -66,7 +67,7 @@ class ContactFormDialog(ModalScreen["ContactDraft | None"]):
             with Horizontal(id="contact-buttons"):
                 yield Button(_("Cancel"), id="cancel")
                 yield Button(_("OK"), id="ok", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self._initial = self.read()

@@ -21,11 +21,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from tui.domain.errors import ClientbookError, ValidationError
 from tui.i18n import _
 from tui.widgets.confirm import ConfirmDialog
+from tui.widgets.footer import KeysFooter
 
 FIELDS = ("title", "kind", "file", "reminder_on")
 
@@ -91,7 +92,7 @@ class DocumentFormDialog(ModalScreen[DocumentDraft | None]):
             with Horizontal(classes="form-buttons"):
                 yield Button(_("Cancel"), id="form-cancel")
                 yield Button(_("Save"), id="form-save", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#form-title", Input).focus()
@@ -189,7 +190,7 @@ class ExportDialog(ModalScreen[Path | None]):
             with Horizontal():
                 yield Button(_("Cancel"), id="export-cancel")
                 yield Button(_("Export"), id="export-save", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#export-path", Input).focus()

@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from tui.domain.errors import ClientbookError, Conflict, ValidationError
 from tui.domain.services.equipment import (
@@ -38,6 +38,7 @@ from tui.i18n import _
 from tui.widgets.address_fields import FieldRow, focus_first_error, show_field_errors
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.conflict import OVERWRITE, RELOAD, ConflictDialog
+from tui.widgets.footer import KeysFooter
 from tui.widgets.permitted import permitted
 
 FIELDS = ("serial", "name", "make", "model", "type", "year")
@@ -91,7 +92,7 @@ class EquipmentFormDialog(ModalScreen[object]):
             with Horizontal(id="machine-buttons"):
                 yield Button(_("Cancel"), id="machine-cancel")
                 yield Button(_("Save"), id="machine-save", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#machine-serial", Input).focus()

@@ -15,12 +15,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Select, Static, TextArea
+from textual.widgets import Button, Input, Select, Static, TextArea
 
 from tui.domain import models
 from tui.domain.errors import ClientbookError, ValidationError
 from tui.i18n import _, current_language
 from tui.widgets.address_fields import FieldRow, focus_first_error, show_field_errors
+from tui.widgets.footer import KeysFooter
 
 FIELDS = ("type", "occurred_at", "message")
 TIME_FORMAT = "%Y-%m-%dT%H:%MZ"
@@ -59,7 +60,7 @@ class EventFormDialog(ModalScreen[object]):
             with Horizontal(id="event-buttons"):
                 yield Button(_("Cancel"), id="event-cancel")
                 yield Button(_("Record"), id="event-save", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#event-type", Select).focus()

@@ -18,13 +18,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Select, Static
+from textual.widgets import Button, Input, Select, Static
 
 from tui.domain.errors import ClientbookError, ValidationError
 from tui.domain.imports import FORMATS, default_file_name, export_to_path
 from tui.i18n import _, ngettext
 from tui.widgets.address_fields import FieldRow, show_field_errors
 from tui.widgets.confirm import ConfirmDialog
+from tui.widgets.footer import KeysFooter
 
 FORMAT_LABELS = {"csv": "CSV", "json": "JSON", "vcard": "vCard"}
 
@@ -89,7 +90,7 @@ class ExportDialog(ModalScreen[int | None]):
             with Horizontal(id="export-buttons"):
                 yield Button(_("Cancel"), id="export-cancel")
                 yield Button(_("Export"), id="export-save", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#export-what", Select).focus()

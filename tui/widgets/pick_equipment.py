@@ -18,11 +18,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Footer, Input, Static
+from textual.widgets import Button, DataTable, Input, Static
 
 from tui.domain.errors import ClientbookError
 from tui.domain.services.equipment import EquipmentPage, search_unassigned_equipment
 from tui.i18n import _
+from tui.widgets.footer import KeysFooter
 from tui.widgets.paged_table import PagedTable
 
 PAGE_SIZE = 50
@@ -65,7 +66,7 @@ class PickEquipmentDialog(ModalScreen[list[int] | None]):
             with Horizontal():
                 yield Button(_("Cancel"), id="pick-cancel")
                 yield Button(_("Assign"), id="pick-assign", variant="primary")
-        yield Footer()  # the keys of this dialog; the screen's footer below is dimmed
+        yield KeysFooter()  # the keys of this dialog; the screen's footer below is dimmed
 
     def on_mount(self) -> None:
         table = self.query_one(PickTable)
