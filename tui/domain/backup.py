@@ -181,7 +181,7 @@ def _copy_database(source: sqlite3.Connection, target: Path) -> sqlite3.Connecti
     return destination
 
 
-def safety_copy(ctx: Context, label: str = "before-restore") -> Path:
+def _safety_copy(ctx: Context, label: str = "before-restore") -> Path:
     """Copy the live database aside (database only: stored files are never removed)."""
     target = stamped_copy_path(ctx.db.path, label)
     copy = _copy_database(ctx.db.connection(), target)
@@ -379,6 +379,8 @@ def refuse_missing_files(info: BackupInfo, allowed: bool) -> None:
 
 
 def live_counts(ctx: Context) -> dict[str, int]:
+    """What the live database holds now, for the question before a restore."""
+    require(ctx.actor, RESTORE_PERMISSION)
     return counts(ctx.db.connection())
 
 
@@ -481,7 +483,7 @@ def restore_database(ctx: Context, source: str | os.PathLike, *,
             before = counts(live)
             after = counts(copy)
             wanted = referenced_files(copy)
-            safety = safety_copy(ctx)
+            safety = _safety_copy(ctx)
             _audit_row(ctx, copy, before={"database": str(live_path),
                                           "safety_copy": str(safety), **before},
                        after={"backup": str(info.path), "schema": schema,
