@@ -11,44 +11,39 @@ whoever may (the estimator included) add a new customer from here, through the w
 
 from __future__ import annotations
 
-from pathlib import Path
-from types import SimpleNamespace
-
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
 from tui.domain import models
 from tui.domain.errors import ClientbookError, Conflict, ValidationError
 from tui.domain.models import Estimate
-from tui.domain.proposal import address_lines, write_proposal
 from tui.domain.services.customers import get_customer
 from tui.domain.services.estimates import (COPIED_FIELDS, STATUSES, EstimateDraft, LineDraft,
                                            create_estimate, customer_copy, estimate_lines,
-                                           format_amount, format_quantity, get_estimate,
-                                           parse_decimal, set_status, status_label, to_minor,
-                                           update_estimate)
-from tui.domain.validation import FieldError, format_phone
+                                           format_amount, get_estimate, set_status,
+                                           status_label, update_estimate)
 from tui.i18n import _, current_language, ngettext
 from tui.widgets.address_fields import FieldRow, show_field_errors
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.conflict import OVERWRITE, RELOAD, ConflictDialog
-from tui.widgets.document_form import ExportDialog
+from tui.widgets.customer_block import CustomerBlock
 from tui.widgets.estimate_line_form import EstimateLineDialog, price_lines
+from tui.widgets.estimate_lines import EstimateLinesTable
 from tui.widgets.pick_customer import NEW, PickCustomerDialog
+from tui.widgets.proposal_export import ProposalExport
 
 EDITING = ("save", "choose_customer", "new_customer", "add_line", "edit_line", "delete_line",
            "status")
-LABEL_WIDTH = 11  # the label column of the fields above, as estimate.tcss sets it
 FIELD_LABELS = {"title": _("Title"), "issued_on": _("Date"), "customer": _("Customer"),
                 "lines": _("Lines"), "total": _("Total")}
 
 
-class EstimateScreen(Screen):
+class EstimateScreen(ProposalExport, Screen):
     CSS_PATH = "estimate.tcss"
 
     BINDINGS = [
@@ -80,7 +75,6 @@ class EstimateScreen(Screen):
         self.lines: list[LineDraft] = []
         self.saved: EstimateDraft | None = None  # what is stored (or the blank new one)
         self.line_problems: dict[int, dict[str, str]] = {}
-        self.writing_pdf = False
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -96,26 +90,17 @@ class EstimateScreen(Screen):
             yield FieldRow(_("Date"), Input(id="estimate-date", compact=True, max_length=10,
                                             placeholder=_("YYYY-MM-DD")),
                            field="issued_on", id="estimate-date-row")
-        with Vertical(id="estimate-customer"):
-            yield FieldRow(_("Customer"), Static(id="customer-name"), field="customer_id")
-            yield Static(id="customer-details", markup=False)
-        yield DataTable(id="estimate-lines", cursor_type="row", zebra_stripes=True)
+        yield CustomerBlock(id="estimate-customer")
+        yield EstimateLinesTable(id="estimate-lines", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="estimate-bottom"):
             yield Static(id="estimate-hint", markup=False)
             yield Static(id="estimate-total", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#estimate-lines", DataTable)
-        # 80 columns: widths + 2 cells of padding each + the scrollbar.
-        table.add_column("#", key="position", width=2)
-        table.add_column(_("Description"), key="description", width=33)
-        table.add_column(_("Qty"), key="quantity", width=6)
-        table.add_column(_("Unit price"), key="unit_price", width=13)
-        table.add_column(_("Amount"), key="amount", width=14)
         if self.estimate_id is not None:
             self.load()
-            table.focus()
+            self.query_one(EstimateLinesTable).focus()
         else:
             self.start_new()
         self.set_editable(self.app.ctx.actor.can("estimate.edit"))
@@ -190,57 +175,14 @@ class EstimateScreen(Screen):
         self.refresh_bindings()
 
     def show_customer(self) -> None:
-        name = self.query_one("#customer-name", Static)
-        details = self.query_one("#customer-details", Static)
-        if self.copy is None:
-            name.update(Text(_("none chosen yet: press c to choose"), style="italic"))
-            details.update("")
-            return
-        copy, language = SimpleNamespace(**self.copy), current_language()
-        title = Text(copy.customer_name, style="bold")
-        if self.unlinked:
-            title.append("  " + _("(no longer linked: its customer was deleted)"),
-                         style="italic")
-        name.update(title)
-        billing = ", ".join(address_lines(copy, "billing", language)) or "—"
-        shipping = ", ".join(address_lines(copy, "shipping", language)) or "—"
-        reach = " · ".join(part for part in (
-            copy.contact_name, format_phone(copy.phone, copy.billing_country), copy.email)
-            if part) or "—"
-        labels = [_("Billing"), _("Shipping"), _("Contact")]
-        width = max(LABEL_WIDTH, *(len(label) + 1 for label in labels))
-        lines = [label.ljust(width) + value
-                 for label, value in zip(labels, (billing, shipping, reach))]
-        details.update("\n".join(lines))
+        self.query_one(CustomerBlock).show(self.copy, unlinked=self.unlinked,
+                                           none_hint=_("none chosen yet: press c to choose"))
 
     def show_lines(self, cursor: int | None = None) -> None:
-        table = self.query_one("#estimate-lines", DataTable)
-        row_before = table.cursor_row
-        amounts, self.line_problems = price_lines(self.lines, self.currency)
-        language = current_language()
-        table.clear()
-        for index, (line, amount) in enumerate(zip(self.lines, amounts)):
-            wrong = index in self.line_problems
-            try:
-                quantity = format_quantity(parse_decimal(line.quantity), language)
-            except FieldError:
-                quantity = str(line.quantity)
-            price = (format_amount(to_minor(line.unit_price, self.currency), self.currency,
-                                   language)
-                     if not wrong else str(line.unit_price))
-            table.add_row(
-                Text("!" if wrong else str(index + 1), style="bold red" if wrong else ""),
-                Text(line.description.splitlines()[0] if line.description else ""),
-                Text(quantity, justify="right"), Text(price, justify="right"),
-                Text("—" if amount is None else format_amount(amount, self.currency, language),
-                     justify="right"), key=str(index))
-        if self.lines:
-            wanted = row_before if cursor is None else cursor
-            table.move_cursor(row=max(0, min(wanted, len(self.lines) - 1)), animate=False)
-        total = sum(amount for amount in amounts if amount is not None)
-        self.query_one("#estimate-total", Static).update(
-            Text(_("Total {amount}").format(amount=format_amount(total, self.currency,
-                                                                 language)), style="bold"))
+        total, self.line_problems = self.query_one(EstimateLinesTable).show(
+            self.lines, self.currency, cursor)
+        self.query_one("#estimate-total", Static).update(Text(_("Total {amount}").format(
+            amount=format_amount(total, self.currency, current_language())), style="bold"))
         self.show_hint()
         self.refresh_bindings()
 
@@ -334,7 +276,7 @@ class EstimateScreen(Screen):
 
     # -- lines -----------------------------------------------------------------------------
     def cursor_line(self) -> int | None:
-        table = self.query_one("#estimate-lines", DataTable)
+        table = self.query_one(EstimateLinesTable)
         return table.cursor_row if self.lines and table.row_count else None
 
     def action_add_line(self) -> None:
@@ -342,7 +284,7 @@ class EstimateScreen(Screen):
             if line is not None:
                 self.lines.append(line)
                 self.show_lines(cursor=len(self.lines) - 1)
-            self.query_one("#estimate-lines", DataTable).focus()
+            self.query_one(EstimateLinesTable).focus()
 
         self.app.push_screen(EstimateLineDialog(self.currency), added)
 
@@ -355,7 +297,7 @@ class EstimateScreen(Screen):
             if line is not None:
                 self.lines[index] = line
                 self.show_lines(cursor=index)
-            self.query_one("#estimate-lines", DataTable).focus()
+            self.query_one(EstimateLinesTable).focus()
 
         dialog = EstimateLineDialog(self.currency, self.lines[index],
                                     title=_("Line {number}").format(number=index + 1))
@@ -468,53 +410,6 @@ class EstimateScreen(Screen):
                                    f" @ {line.unit_price}" for line in lines if line.description),
                 "total": format_amount(total, currency, language)}
 
-    # -- the PDF proposal --------------------------------------------------------------------
-    def action_proposal(self) -> None:
-        if self.estimate_id is None or self.dirty:
-            self.notify(_("Save the estimate first (Ctrl+S): the proposal shows what is saved."),
-                        severity="warning")
-            return
-        if self.writing_pdf:
-            return
-        name = f"{self.number}.pdf"
-        self.app.push_screen(ExportDialog(_("Proposal {number} as PDF").format(
-            number=self.number), name, name), self.proposal_target)
-
-    def proposal_target(self, target: Path | None) -> None:
-        if target is None:
-            return
-        self.writing_pdf = True
-        self.show_hint()
-        self.write_pdf(self.estimate_id, target)
-
-    @work(thread=True, exclusive=True, group="proposal", exit_on_error=False)
-    def write_pdf(self, estimate_id: int, target: Path) -> None:
-        """Runs in its own thread, on (and then closing) that thread's database connection."""
-        ctx = self.app.ctx
-        try:
-            outcome: Path | str = write_proposal(ctx, estimate_id, target).resolve()
-        except ClientbookError as error:
-            outcome = str(error)
-        except Exception as error:  # noqa: BLE001 - shown as a message, never a traceback
-            outcome = _("The proposal was not written: {error}").format(error=error)
-        finally:
-            if not ctx.db.is_closed():
-                ctx.db.close()  # peewee connections are per thread: this one is ours
-        try:
-            self.app.call_from_thread(self.pdf_written, outcome)
-        except RuntimeError:  # the app has closed meanwhile
-            pass
-
-    def pdf_written(self, outcome: Path | str) -> None:
-        self.writing_pdf = False
-        if isinstance(outcome, str):
-            self.app.notify(outcome, title=_("PDF proposal"), severity="error", markup=False)
-        else:
-            self.app.notify(_("Proposal written to {path}").format(path=outcome),
-                            title=_("PDF proposal"), markup=False)
-        if self.is_attached:
-            self.show_hint()
-
     # -- keys and leaving --------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         can = self.app.ctx.actor.can
@@ -532,7 +427,7 @@ class EstimateScreen(Screen):
 
     def action_back(self) -> None:
         if isinstance(self.focused, Input):
-            self.query_one("#estimate-lines", DataTable).focus()  # Escape leaves a field first
+            self.query_one(EstimateLinesTable).focus()  # Escape leaves a field first
             return
         if not self.dirty or self.check_action("save", ()) is not True:
             self.app.pop_screen()

@@ -85,7 +85,8 @@ class ProjectFormDialog(ModalScreen[object]):
         roles = self.app.ctx.config.contact_roles
         role = roles.get(CONTACT_PLACES[place])
         mark = role.label_for(current_language()) if role else CONTACT_PLACES[place]
-        return [(f"{choice.name} ({mark})" if choice.has_role else choice.name, choice.id)
+        return [(_("{name} ({role})").format(name=choice.name, role=mark) if choice.has_role
+                 else choice.name, choice.id)
                 for choice in self.choices.get(place, ())]
 
     def on_mount(self) -> None:
