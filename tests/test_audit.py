@@ -384,7 +384,8 @@ def test_a_missing_file_is_said_not_hidden(admin, doomed):
     assert state.missing_files == ["Rental contract"]
     restored = restore_customer(admin, doomed["customer"].id)
     assert restored.missing_files == ["Rental contract"]
-    assert AdminDocument.select().where(AdminDocument.customer == restored.customer_id).count() == 1
+    documents = AdminDocument.select().where(AdminDocument.customer == restored.customer_id)
+    assert documents.count() == 1
 
 
 def test_an_estimate_linked_elsewhere_since_stays_there(admin, make_customer, doomed):

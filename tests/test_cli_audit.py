@@ -1,4 +1,5 @@
-"""``clientbook audit`` and ``clientbook customers restore``: the installed command, as a subprocess.
+"""``clientbook audit`` and ``clientbook customers restore``: the installed command, run as a
+subprocess.
 
 The database is made by ``clientbook init`` (so the command acts as the OS login of this
 test, its administrator); the history in it is written in-process, partly as other logins,
@@ -154,8 +155,8 @@ def test_restore_round_trip_and_twice(history):
     assert out.splitlines()[0] == (
         f"Restored Birch Hire as #{birch}: 1 contact, 1 document, 0 projects.")
     assert "Groups: VIP." in out
-    assert f"Machines are not given back: LIFT-7 is held by Acme Rental Nord (#{history['acme']})" \
-        in out
+    assert ("Machines are not given back: LIFT-7 is held by Acme Rental Nord "
+            f"(#{history['acme']})") in out
     listing = as_json(run(history, "customers", "list", "--json", "--search", "Birch"))
     assert [(c["id"], c["contacts"], c["machines"]) for c in listing["customers"]] == [
         (int(birch), 1, 0)]

@@ -1,4 +1,5 @@
-"""``clientbook audit`` (the trail: who, when, what changed) and ``clientbook customers restore``."""
+"""``clientbook audit`` (the trail: who, when, what changed field by field) and
+``clientbook customers restore`` (a deleted customer back from the trail)."""
 
 from __future__ import annotations
 

@@ -244,7 +244,8 @@ def _rank(key: str) -> tuple[int, str]:
     return (_ORDER.get(key, len(_ORDER)), key)
 
 
-def field_changes(ctx: Context, event: AuditEvent, names: Names | None = None) -> list[FieldChange]:
+def field_changes(ctx: Context, event: AuditEvent,
+                  names: Names | None = None) -> list[FieldChange]:
     """What the event changed, field by field, in the record's own field order."""
     before, after = event.before, event.after
     before = before if isinstance(before, dict) else {}
@@ -299,7 +300,8 @@ def summarize(event: AuditEvent, names: Names) -> str:
             id=event.entity_id)), customer=data.get("customer_name") or "?")
     if entity == "estimate" and action in ("unlink", "link"):
         template = (_("Estimate {number} unlinked from customer #{customer}")
-                    if action == "unlink" else _("Estimate {number} linked to customer #{customer}"))
+                    if action == "unlink"
+                    else _("Estimate {number} linked to customer #{customer}"))
         return template.format(number=names.estimates.get(event.entity_id, "#{id}".format(
             id=event.entity_id)), customer=before.get("customer") or after.get("customer"))
     # the name it had before the change: "Changed customer Old" (the fields say "New")

@@ -413,7 +413,8 @@ def _regroup(ctx: Context, customer_id: int, names: list[str]) -> tuple[list[str
     return attached, left_out
 
 
-def _relink(ctx: Context, customer_id: int, estimate_ids: list[int]) -> tuple[list[int], list[int]]:
+def _relink(ctx: Context, customer_id: int,
+            estimate_ids: list[int]) -> tuple[list[int], list[int]]:
     """Link again the estimates the deletion unlinked and nobody linked since."""
     linked, left = [], []
     for estimate_id in estimate_ids:
