@@ -373,7 +373,7 @@ async def test_undo_from_the_jobs_list_and_refusal_after_a_later_edit(app_for, h
         draft = CustomerDraft.from_customer(get_customer(other, elan.id))
         update_customer(other, elan.id, elan.version,
                         CustomerDraft(**{**draft.__dict__, "notes": "Edited"}))
-        await pilot.press("f7")
+        await pilot.press("f8")
         await settle(pilot)
         jobs = app.screen
         assert isinstance(jobs, ImportJobsScreen)

@@ -63,3 +63,39 @@ async def test_palette_offers_a_read_only_role_nothing_it_may_not_do(app_for, ma
                           "Add admin document"):
             assert forbidden not in labels
         assert "Assignment history" in await hits(app, app.screen, "history")
+
+
+# Written from data/clientbook.yaml's grants (the report needs customer, contact, equipment
+# and estimate view): which of the issue 6 and 7 screens each role is offered.
+ALL_FOUR = {"Estimates", "Projects", "Report", "Audit trail"}
+SCREENS_BY_ROLE = {
+    "administrator": ALL_FOUR,
+    "fleet_administrator": ALL_FOUR,
+    "account_owner": ALL_FOUR,
+    "estimator": {"Estimates", "Projects", "Report"},
+    "limited": {"Estimates", "Projects", "Report"},
+}
+
+
+async def test_estimates_projects_report_and_audit_are_offered_by_role(app_for):
+    for role, expected in SCREENS_BY_ROLE.items():
+        app = app_for(role)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            labels = [str(hit.text) async for hit in ClientbookCommands(app.screen).discover()]
+            assert {label.split(":")[0] for label in labels} & ALL_FOUR == expected, role
+
+
+async def test_f7_opens_the_estimates_and_f2_is_refused_to_limited(app_for):
+    from tui.screens.audit import AuditScreen
+    from tui.screens.estimates import EstimatesScreen
+
+    app = app_for("limited")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        assert not isinstance(app.screen, AuditScreen)
+        await pilot.press("f7")
+        await settle(pilot)
+        assert isinstance(app.screen, EstimatesScreen)

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 
 from tui.domain.context import Context
+from tui.domain.services.reports import REQUIRED as REPORT_PERMISSIONS
 from tui.i18n import _
 
 
@@ -24,9 +25,11 @@ class ClientbookApp(App[None]):
         Binding("f1", "help", _("Help"), id="help"),
         # Everywhere, but shown in the footer by the customer list only (80 columns are few).
         Binding("f3", "open_register", _("Equipment"), id="open_register", show=False),
+        Binding("f2", "open_audit", _("Audit trail"), id="open_audit", show=False),
         Binding("f4", "open_outbox", _("Outbox"), id="open_outbox", show=False),
         Binding("f5", "open_import", _("Import"), id="open_import", show=False),
         Binding("f6", "export_data", _("Export"), id="export_data", show=False),
+        Binding("f7", "open_estimates", _("Estimates"), id="open_estimates", show=False),
         Binding("question_mark", "help", _("Help"), id="help_question", show=False),
         Binding("ctrl+q", "quit", _("Quit"), id="quit", priority=True),
     ]
@@ -63,19 +66,26 @@ class ClientbookApp(App[None]):
 
         return any(isinstance(screen, NewCustomerScreen) for screen in self.screen_stack)
 
-    # screen-opening action -> (permission it needs, module, screen class)
+    # screen-opening action -> (permissions it needs, module, screen class)
     SCREEN_ACTIONS = {
-        "open_register": ("equipment.view", "tui.screens.equipment_register",
+        "open_register": (("equipment.view",), "tui.screens.equipment_register",
                           "EquipmentRegisterScreen"),
-        "open_outbox": ("notify.send", "tui.screens.outbox", "OutboxScreen"),
+        "open_outbox": (("notify.send",), "tui.screens.outbox", "OutboxScreen"),
+        "open_estimates": (("estimate.view",), "tui.screens.estimates", "EstimatesScreen"),
+        "open_projects": (("project.view",), "tui.screens.projects", "ProjectsScreen"),
+        "open_report": (REPORT_PERMISSIONS, "tui.screens.report", "ReportScreen"),
+        "open_audit": (("audit.view",), "tui.screens.audit", "AuditScreen"),
     }
+
+    def may_open(self, action: str) -> bool:
+        """Whether the role may see the screen ``action`` opens (the palette asks too)."""
+        return all(self.ctx.actor.can(p) for p in self.SCREEN_ACTIONS[action][0])
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "new_customer":
             return self.ctx.actor.can("customer.create") and not self._wizard_open()
         if action in self.SCREEN_ACTIONS:
-            return (self.ctx.actor.can(self.SCREEN_ACTIONS[action][0])
-                    and not isinstance(self.screen, ModalScreen))
+            return self.may_open(action) and not isinstance(self.screen, ModalScreen)
         if action in ("open_import", "export_data"):  # a refused role is told why (the action)
             return not isinstance(self.screen, ModalScreen)
         if action == "open_import_jobs":
@@ -104,6 +114,18 @@ class ClientbookApp(App[None]):
 
     def action_open_outbox(self) -> None:
         self._open("open_outbox")
+
+    def action_open_estimates(self) -> None:
+        self._open("open_estimates")
+
+    def action_open_projects(self) -> None:
+        self._open("open_projects")
+
+    def action_open_report(self) -> None:
+        self._open("open_report")
+
+    def action_open_audit(self) -> None:
+        self._open("open_audit")
 
     def action_open_import(self) -> None:
         """The import screen, unless the role may import nothing (then the service says why)."""

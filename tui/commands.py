@@ -33,11 +33,21 @@ class ClientbookCommands(Provider):
 
     def _screen_actions(self, can):
         app = self.app
-        if can(app.SCREEN_ACTIONS["open_register"][0]):
+        if app.may_open("open_register"):
             yield (_("Equipment register: every machine and who holds it"),
                    app.action_open_register)
-        if can(app.SCREEN_ACTIONS["open_outbox"][0]):
+        if app.may_open("open_outbox"):
             yield _("Outbox: e-mails pending, sent and failed"), app.action_open_outbox
+        if app.may_open("open_estimates"):
+            yield _("Estimates: search, open, new"), app.action_open_estimates
+        if app.may_open("open_projects"):
+            yield _("Projects: open and closed, with their contacts"), app.action_open_projects
+        if app.may_open("open_report"):
+            yield _("Report: customers, contacts, machines, estimates by group or segment"), \
+                app.action_open_report
+        if app.may_open("open_audit"):
+            yield _("Audit trail: who changed what, restore a deleted customer"), \
+                app.action_open_audit
         if can("data.import"):
             from tui.screens.import_data import import_refusal
 

@@ -137,7 +137,7 @@ class ImportScreen(UndoJobs, Screen):
         Binding("e", "change_field", _("Field"), id="import.change_field"),
         Binding("u", "undo", _("Undo import"), id="import.undo"),
         # Said by the hint and the summary; the footer has no room left at 80 columns.
-        Binding("f7", "jobs", _("Import jobs"), id="import.jobs", show=False),
+        Binding("f8", "jobs", _("Import jobs"), id="import.jobs", show=False),
     ]
 
     class Progressed(Message):
@@ -188,7 +188,7 @@ class ImportScreen(UndoJobs, Screen):
                                "by its external id (or name, e-mail, serial). Rejected rows "
                                "go to an error file beside the input.\nF9 or Enter in the "
                                "path reads the file's columns (nothing is imported yet). "
-                               "F7 lists past imports."), classes="hint")
+                               "F8 lists past imports."), classes="hint")
             with Vertical(id="import-map"):
                 yield Static("", id="import-facts", markup=False)
                 yield DataTable(id="import-columns", cursor_type="row", zebra_stripes=True)
@@ -427,7 +427,7 @@ class ImportScreen(UndoJobs, Screen):
             lines.append(_("This run finished import job {job}, which had stopped after line "
                            "{line}.").format(job=outcome.job_id, line=outcome.resumed_after_line))
         if outcome.job_id is not None:
-            lines.append(_("Import job {job} · u undoes it · F7 lists every import.").format(
+            lines.append(_("Import job {job} · u undoes it · F8 lists every import.").format(
                 job=outcome.job_id))
         summary.update("\n".join(lines))
         self.refresh_bindings()
