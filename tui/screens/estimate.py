@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 
 from tui.domain import models
 from tui.domain.errors import ClientbookError, Conflict, ValidationError
@@ -34,6 +34,7 @@ from tui.widgets.conflict import OVERWRITE, RELOAD, ConflictDialog
 from tui.widgets.customer_block import CustomerBlock
 from tui.widgets.estimate_line_form import EstimateLineDialog, price_lines
 from tui.widgets.estimate_lines import EstimateLinesTable
+from tui.widgets.footer import KeysFooter
 from tui.widgets.pick_customer import NEW, PickCustomerDialog
 from tui.widgets.proposal_export import ProposalExport
 
@@ -95,7 +96,7 @@ class EstimateScreen(ProposalExport, Screen):
         with Horizontal(id="estimate-bottom"):
             yield Static(id="estimate-hint", markup=False)
             yield Static(id="estimate-total", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         if self.estimate_id is not None:

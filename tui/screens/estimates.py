@@ -16,13 +16,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 
 from tui.domain.errors import ClientbookError
 from tui.domain.services.estimates import (STATUSES, EstimatePage, EstimateRow, delete_estimate,
                                            format_amount, search_estimates, status_label)
 from tui.i18n import _, current_language
 from tui.widgets.confirm import ConfirmDialog
+from tui.widgets.footer import KeysFooter
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.permitted import permitted
 
@@ -78,7 +79,7 @@ class EstimatesScreen(Screen):
                          prompt=filter_label(None), id="estimates-status")
         yield EstimateTable(id="estimates", cursor_type="row", zebra_stripes=True)
         yield Static(id="estimates-status-line", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = _("Estimates")

@@ -18,7 +18,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from tui.domain.errors import ClientbookError
 from tui.domain.services.customers import get_customer
@@ -30,6 +30,7 @@ from tui.domain.services.projects import (CONTACT_PLACES, ProjectClosed, Project
                                           reopen_project, state_label, update_project)
 from tui.i18n import _, current_language
 from tui.widgets.confirm import ConfirmDialog
+from tui.widgets.footer import KeysFooter
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.permitted import permitted
 from tui.widgets.pick_customer import PickCustomerDialog
@@ -87,7 +88,7 @@ class ProjectsScreen(Screen):
         yield ProjectTable(id="projects", cursor_type="row", zebra_stripes=True)
         yield Static(id="projects-detail", markup=False)
         yield Static(id="projects-status", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = _("Projects")

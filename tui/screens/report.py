@@ -19,12 +19,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from tui.domain.errors import ClientbookError
 from tui.domain.services.estimates import format_amount
 from tui.domain.services.reports import REQUIRED, ReportRow, report_by
 from tui.i18n import _, current_language
+from tui.widgets.footer import KeysFooter
 
 BAR_WIDTH = 40
 EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -82,7 +83,7 @@ class ReportScreen(Screen):
             yield Static(id="report-note", markup=False)
             yield Static(id="report-chart-title", markup=False)
             yield Static(id="report-chart")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = _("Report")

@@ -17,13 +17,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Static, TextArea
+from textual.widgets import Button, Input, Static, TextArea
 
 from tui.domain.errors import ValidationError
 from tui.domain.services import estimates as estimate_service
 from tui.domain.services.estimates import EstimateDraft, LineDraft, format_amount
 from tui.i18n import _, current_language
 from tui.widgets.address_fields import FieldRow, focus_first_error, show_field_errors
+from tui.widgets.footer import KeysFooter
 
 LINE_FIELDS = ("description", "quantity", "unit_price")
 
@@ -93,7 +94,7 @@ class EstimateLineDialog(ModalScreen["LineDraft | None"]):
             with Horizontal(id="line-buttons"):
                 yield Button(_("Cancel"), id="line-cancel")
                 yield Button(_("OK"), id="line-ok", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#line-description", TextArea).focus()

@@ -20,12 +20,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Footer, Input, Static
+from textual.widgets import Button, DataTable, Input, Static
 
 from tui.domain.errors import ClientbookError
 from tui.domain.services.search import CustomerPage, search_customers
 from tui.domain.validation import format_phone
 from tui.i18n import _
+from tui.widgets.footer import KeysFooter
 from tui.widgets.paged_table import PagedTable
 
 PAGE_SIZE = 50
@@ -74,7 +75,7 @@ class PickCustomerDialog(ModalScreen["int | str | None"]):
                     yield Button(_("New customer…"), id="pick-customer-new")
                 yield Button(_("Cancel"), id="pick-customer-cancel")
                 yield Button(_("Choose"), id="pick-customer-choose", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(CustomerPickTable)

@@ -19,12 +19,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Select, Static
+from textual.widgets import Button, Input, Select, Static
 
 from tui.domain.errors import ClientbookError, ValidationError
 from tui.domain.services.projects import CONTACT_PLACES, ContactChoice, ProjectDraft, place_label
 from tui.i18n import _, current_language
 from tui.widgets.address_fields import FieldRow, focus_first_error, show_field_errors
+from tui.widgets.footer import KeysFooter
 
 DATES = ("submission_deadline", "starts_on", "ends_on")
 
@@ -79,7 +80,7 @@ class ProjectFormDialog(ModalScreen[object]):
             with Horizontal(id="project-buttons"):
                 yield Button(_("Cancel"), id="project-cancel", compact=True)
                 yield Button(_("Save"), id="project-save", variant="primary", compact=True)
-        yield Footer()
+        yield KeysFooter()
 
     def contact_options(self, place: str) -> list[tuple[str, int]]:
         roles = self.app.ctx.config.contact_roles
