@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from tui.cli import audit, estimates, events, exports, imports, notify, reports
+from tui.cli import audit, backup, estimates, events, exports, imports, notify, reports
 from tui.cli.output import EXIT_ERROR, EXIT_OK, EXIT_USAGE, positive, print_table
 from tui.i18n import _, set_language
 
@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     estimates.add_commands(commands)  # estimates and projects
     reports.add_commands(commands)
     audit.add_commands(commands)
+    backup.add_commands(commands)  # backup and restore
     return parser
 
 
@@ -168,6 +169,8 @@ def run(args, environ) -> int:
         return exports.run(ctx, args)
     if args.command in ("estimates", "projects"):
         return estimates.run(ctx, args)
+    if args.command in ("backup", "restore"):
+        return backup.run(ctx, args)
     if args.command == "report":
         return reports.run(ctx, args)
     raise AssertionError(args.command)
