@@ -99,3 +99,29 @@ async def test_f7_opens_the_estimates_and_f2_is_refused_to_limited(app_for):
         await pilot.press("f7")
         await settle(pilot)
         assert isinstance(app.screen, EstimatesScreen)
+
+
+async def test_help_lists_the_keys_that_open_screens(app_for):
+    import io
+
+    from rich.console import Console
+
+    from tui.screens.equipment_register import EquipmentRegisterScreen
+    from tui.screens.help import HelpScreen
+
+    app = app_for("administrator")
+    async with app.run_test(size=(80, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f1")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        console = Console(width=80, record=True, file=io.StringIO())
+        console.print(app.screen.key_table())
+        listed = console.export_text()
+        for key, description in (("F2", "Audit trail"), ("F3", "Fleet"), ("F4", "Outbox"),
+                                 ("F5", "Import"), ("F6", "Export"), ("F7", "Estimates")):
+            assert any(line.split()[:1] == [key.lower()] and description in line
+                       for line in listed.splitlines()), (key, listed)
+        await pilot.press("escape", "f3")
+        await settle(pilot)
+        assert isinstance(app.screen, EquipmentRegisterScreen)

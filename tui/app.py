@@ -85,13 +85,21 @@ class ClientbookApp(App[None]):
         if action == "new_customer":
             return self.ctx.actor.can("customer.create") and not self._wizard_open()
         if action in self.SCREEN_ACTIONS:
-            return self.may_open(action) and not isinstance(self.screen, ModalScreen)
+            return self.may_open(action) and not self._dialog_on_top()
         if action in ("open_import", "export_data"):  # a refused role is told why (the action)
-            return not isinstance(self.screen, ModalScreen)
+            return not self._dialog_on_top()
         if action == "open_import_jobs":
-            return (self.ctx.actor.can("data.import") and not isinstance(self.screen, ModalScreen)
+            return (self.ctx.actor.can("data.import") and not self._dialog_on_top()
                     and not self._import_running())
         return True
+
+    def _dialog_on_top(self) -> bool:
+        """A dialog is open: screens do not open over it. Help does not count: it lists the
+        keys of the screen under it, F3 and the like included (Textual does not pass them
+        to the app while a modal screen is up, so they cannot act from the help itself)."""
+        from tui.screens.help import HelpScreen
+
+        return isinstance(self.screen, ModalScreen) and not isinstance(self.screen, HelpScreen)
 
     def _import_running(self) -> bool:
         """An import is writing: its job must not be undone from the jobs list meanwhile."""
