@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 
 from tui.domain.errors import ClientbookError, DuplicateWarning, ValidationError
 from tui.domain.services.audit import (
@@ -36,6 +36,7 @@ from tui.i18n import _
 from tui.messages import CustomersChanged
 from tui.widgets.audit_detail import AuditDetailDialog
 from tui.widgets.confirm import ConfirmDialog
+from tui.widgets.footer import KeysFooter
 from tui.widgets.paged_table import PagedTable
 
 PAGE_SIZE = 100
@@ -98,7 +99,7 @@ class AuditScreen(Screen):
                          value="all", allow_blank=False, id="audit-kind", compact=True)
         yield AuditTable(id="audit-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="audit-status", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = _("Audit trail")
