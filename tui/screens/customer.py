@@ -11,7 +11,7 @@ from functools import partial
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Header, TabbedContent, TabPane
 
 from tui.domain.errors import NotFound
 from tui.domain.services.customers import get_customer
@@ -22,6 +22,7 @@ from tui.screens.customer_panes.details import DetailsPane
 from tui.screens.customer_panes.documents import DocumentsPane
 from tui.screens.customer_panes.equipment import EquipmentPane
 from tui.screens.customer_panes.estimates import EstimatesPane
+from tui.widgets.footer import KeysFooter
 
 
 class CustomerScreen(Screen):
@@ -64,7 +65,7 @@ class CustomerScreen(Screen):
                 yield DocumentsPane(self.customer_id)
             with TabPane(_("Estimates"), id="estimates"):
                 yield EstimatesPane(self.customer_id)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.refresh_title()

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.suggester import Suggester
-from textual.widgets import (Button, Checkbox, ContentSwitcher, DataTable, Footer, Header, Input,
+from textual.widgets import (Button, Checkbox, ContentSwitcher, DataTable, Header, Input,
                              Label, RadioButton, RadioSet, Select, SelectionList, Static)
 
 from tui.domain.config import NOTIFY_CONTACT_ROLE
@@ -33,6 +33,7 @@ from tui.widgets.address_fields import (AddressFields, FieldRow, focus_first_err
                                         show_field_errors, state_label)
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.contact_form import ContactFormDialog
+from tui.widgets.footer import KeysFooter
 from tui.widgets.notice_types import NoticeTypesList, notice_labels
 
 STEPS = (("company", N_("Company")), ("relationship", N_("Relationship")),
@@ -163,7 +164,7 @@ class NewCustomerScreen(Screen):
             yield Button(_("Back"), id="back")
             yield Button(_("Next"), id="next", variant="primary")
             yield Button(_("Save"), id="save", variant="success")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = (_("New customer for the estimate") if self.for_estimate
