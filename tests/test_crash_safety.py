@@ -397,3 +397,31 @@ def test_the_copy_made_before_a_migration_is_as_private_as_the_database(tmp_path
     open_database(target).close()
     [backup] = tmp_path.glob("old.db.schema1-*.bak")
     assert mode(backup) == 0o640
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "tui/domain/services/documents.py stores a document with tempfile (0600, its adder's "
+    "alone) in folders made with the umask (2755 under umask 022): in a shared folder the "
+    "other operators can neither read it nor add to its folder. It should use "
+    "database.file_mode_for(folder) and database.make_data_dir(folder)."))
+def test_document_files_in_a_shared_folder_are_the_groups(tmp_path, config):
+    from tui.domain.services.customers import create_customer
+    from tui.domain.services.documents import add_document, document_file
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o2770)
+    source = tmp_path / "contract.pdf"
+    source.write_bytes(b"%PDF-1.4 a contract")
+    old = os.umask(0o022)
+    ctx = new_database(shared / "team.db", config)
+    try:
+        customer = create_customer(ctx, CustomerDraft(name="Shared Hire", billing_country="DK"))
+        document = add_document(ctx, customer.id, "Contract", "contract", file=source)
+        stored = document_file(ctx, document.id)
+        assert mode(shared / "team.db") == 0o660
+        assert (mode(ctx.db.files_dir), mode(stored.parent), mode(stored)) == (
+            0o2770, 0o2770, 0o660)
+    finally:
+        ctx.db.close()
+        os.umask(old)
