@@ -25,11 +25,16 @@ from tui.screens.report import ReportScreen
 from tests.frozen_clock import NOW, clock  # noqa: F401 - an autouse fixture
 
 
-async def settled(pilot) -> None:
-    """Let workers finish and stop every cursor blinking, so the picture is stable."""
+async def settled(pilot, focused: str | None = None) -> None:
+    """Let workers finish (and the widget ``focused`` take the focus, when given), then stop
+    every cursor blinking, so the picture is stable even on a loaded machine."""
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+    for _attempt in range(200):
+        if focused is None or getattr(pilot.app.focused, "id", None) == focused:
+            break
+        await pilot.pause(0.05)
     for widget in pilot.app.screen.query("Input, TextArea"):
         widget.cursor_blink = False
     await pilot.pause()
@@ -113,7 +118,7 @@ def test_estimate_line_dialog(snap_compare, app_for, books):
     async def run(pilot):
         await push(pilot, EstimateScreen(books["crane"].id))
         await pilot.press("enter")  # the first line, in its dialog
-        await settled(pilot)
+        await settled(pilot, focused="line-description")
 
     assert snap_compare(app_for("estimator", "eve"), run_before=run)
 
@@ -129,7 +134,7 @@ def test_project_form(snap_compare, app_for, books):
     async def run(pilot):
         await push(pilot, ProjectsScreen())
         await pilot.press("e")
-        await settled(pilot)
+        await settled(pilot, focused="project-name")
 
     assert snap_compare(app_for("account_owner", "olga"), run_before=run)
 

@@ -433,9 +433,9 @@ async def test_estimator_creates_a_customer_from_inside_an_estimate(app_for, lyo
         picker = await on_screen(pilot, PickCustomerDialog)
         await pilot.press(*"Granit")
         await settle(pilot)
-        assert "No customer matches. F7 adds a new one." == text(picker,
+        assert "No customer matches. F8 adds a new one." == text(picker,
                                                                  "#pick-customer-status")
-        await pilot.press("f7")
+        await pilot.press("f8")
         wizard = await on_screen(pilot, NewCustomerScreen)
         assert wizard.for_estimate and wizard.title == "New customer for the estimate"
         await pilot.press(*"Granit Byg A/S")
@@ -502,7 +502,7 @@ async def test_new_customer_key_only_for_roles_that_may(app_for, lyon, admin):
             app.push_screen(EstimateScreen(stored.id))
             await on_screen(pilot, EstimateScreen)
             assert ("new_customer" in offered(app)) is may, role
-            await pilot.press("f7")
+            await pilot.press("f8")
             await pilot.pause()
             assert isinstance(app.screen, NewCustomerScreen) is may, role
 

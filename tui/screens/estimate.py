@@ -5,7 +5,7 @@ customer, read-only: the estimates service keeps the copy up to date afterwards.
 are added and changed in a small dialog and kept here until Ctrl+S saves the whole
 estimate with the version it was read at; someone else's save in between opens the
 conflict dialog instead of being overwritten. The status is saved at once when it is
-changed. ``p`` writes the PDF proposal of what is saved (a thread worker), and F7 lets
+changed. ``p`` writes the PDF proposal of what is saved (a thread worker), and F8 lets
 whoever may (the estimator included) add a new customer from here, through the wizard.
 """
 
@@ -50,7 +50,7 @@ class EstimateScreen(ProposalExport, Screen):
     BINDINGS = [
         Binding("ctrl+s", "save", _("Save"), id="estimate.save"),
         Binding("c", "choose_customer", _("Customer"), id="estimate.customer"),
-        Binding("f7", "new_customer", _("New customer"), id="estimate.new_customer"),
+        Binding("f8", "new_customer", _("New customer"), id="estimate.new_customer"),
         Binding("a", "add_line", _("Add line"), id="estimate.add_line"),
         # Edit and Delete are named in the line under the table: 80 columns hold no more keys.
         Binding("e", "edit_line", _("Edit line"), id="estimate.edit_line", show=False),

@@ -5,7 +5,7 @@ customer under the cursor; ``/`` returns to the search box; Escape cancels. The 
 holds one page of matches, searched in SQL (the customer list's search) on the app's
 query thread: running off its end loads the next page.
 
-With ``allow_new``, a "New customer…" button (F7) dismisses with ``NEW``: the caller
+With ``allow_new``, a "New customer…" button (F8) dismisses with ``NEW``: the caller
 opens the new-customer wizard (for the estimator, the only way to create a customer).
 """
 
@@ -45,7 +45,7 @@ class PickCustomerDialog(ModalScreen["int | str | None"]):
     BINDINGS = [
         Binding("escape", "cancel", _("Cancel"), id="pick_customer.cancel"),
         Binding("slash", "focus_search", _("Search"), id="pick_customer.search"),
-        Binding("f7", "new_customer", _("New customer"), id="pick_customer.new"),
+        Binding("f8", "new_customer", _("New customer"), id="pick_customer.new"),
         Binding("down", "focus_table", _("To the list"), id="pick_customer.to_list",
                 show=False),
     ]
@@ -130,7 +130,7 @@ class PickCustomerDialog(ModalScreen["int | str | None"]):
                     if self.query_one("#pick-customer-search", Input).value
                     else _("No customers yet."))
             if self.allow_new:
-                text += " " + _("F7 adds a new one.")
+                text += " " + _("F8 adds a new one.")
             return text
         total = f"{page.total:,}" if page.exact else f"{page.total - 1:,}+"
         return _("{first}–{last} of {total} · Enter chooses").format(
