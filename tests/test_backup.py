@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
+import stat
 import threading
 import time
 from pathlib import Path
@@ -404,3 +407,38 @@ def test_copies_aside_never_overwrite_each_other(db_path):
     first.write_text("x")
     second = backup.stamped_copy_path(db_path, "before-restore")
     assert second != first and second.name.endswith("-2.bak")
+
+
+# --- file modes (README "On a shared server") -------------------------------------------
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_backups_are_private_or_shared_like_the_folder_they_are_in(admin, shop, tmp_path,
+                                                                   shared):
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    if shared:
+        os.chmod(folder, 0o2775)
+    report = backup.backup_database(admin, folder / "b.db")
+    file_mode, folder_mode = (0o660, 0o2770) if shared else (0o600, 0o700)
+    assert mode(report.path) == file_mode
+    assert mode(report.files_dir) == folder_mode
+    blobs = [p for p in report.files_dir.rglob("*")]
+    assert blobs and all(mode(p) == (folder_mode if p.is_dir() else file_mode) for p in blobs)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_what_a_restore_writes_beside_the_database_gets_its_folders_modes(admin, saved, db,
+                                                                          db_path, shared):
+    if shared:
+        os.chmod(db_path.parent, stat.S_IMODE(db_path.parent.stat().st_mode) | stat.S_ISGID)
+    shutil.rmtree(db.files_dir)  # the restore brings the document's file back
+    report = backup.restore_database(admin, saved.path)
+    file_mode, folder_mode = (0o660, 0o2770) if shared else (0o600, 0o700)
+    assert mode(report.safety_copy) == file_mode
+    added = [p for p in db.files_dir.rglob("*")]
+    assert mode(db.files_dir) == folder_mode
+    assert added and all(mode(p) == (folder_mode if p.is_dir() else file_mode) for p in added)

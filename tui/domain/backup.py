@@ -41,7 +41,16 @@ import peewee
 from playhouse.migrations import Runner
 
 from tui.domain.context import Context
-from tui.domain.database import HISTORY_TABLE, MIGRATIONS_DIR, known_migrations, schema_version
+from tui.domain.database import (
+    HISTORY_TABLE,
+    MIGRATIONS_DIR,
+    PRIVATE_DIR_MODE,
+    SHARED_DIR_MODE,
+    SHARED_FILE_MODE,
+    file_mode_for,
+    known_migrations,
+    schema_version,
+)
 from tui.domain.errors import ClientbookError, DatabaseError
 from tui.domain.models import AuditEvent
 from tui.domain.permissions import require
@@ -162,6 +171,13 @@ def _fsync_dir(folder: Path) -> None:
         os.close(descriptor)
 
 
+def _modes(folder: Path) -> tuple[int, int]:
+    """(file mode, folder mode) for data written in ``folder``: group-shared in a folder
+    set up for a group of operators (set-group-ID bit), else private (see database.py)."""
+    file_mode = file_mode_for(folder)
+    return file_mode, SHARED_DIR_MODE if file_mode == SHARED_FILE_MODE else PRIVATE_DIR_MODE
+
+
 def _integrity(connection: sqlite3.Connection, path: Path) -> None:
     rows = [row[0] for row in connection.execute("PRAGMA integrity_check").fetchall()]
     if rows != ["ok"]:
@@ -184,6 +200,9 @@ def _copy_database(source: sqlite3.Connection, target: Path) -> sqlite3.Connecti
 def _safety_copy(ctx: Context, label: str = "before-restore") -> Path:
     """Copy the live database aside (database only: stored files are never removed)."""
     target = stamped_copy_path(ctx.db.path, label)
+    file_mode, _folder_mode = _modes(target.parent)
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, file_mode))
+    os.chmod(target, file_mode)  # whatever the umask
     copy = _copy_database(ctx.db.connection(), target)
     copy.close()
     return target
@@ -252,11 +271,17 @@ def backup_database(ctx: Context, target: str | os.PathLike, *, force: bool = Fa
             wanted = referenced_files(copy)
         finally:
             copy.close()
+        file_mode, folder_mode = _modes(target.parent)
+        os.chmod(scratch_db, file_mode)
+        os.chmod(scratch_files, folder_mode)
         copied, copied_size = 0, 0
         for blob in _blobs(_live_store(ctx)):  # after the snapshot: it may only hold more
             destination = blob_in(scratch_files, blob.name)
-            destination.parent.mkdir(exist_ok=True)
+            if not destination.parent.is_dir():
+                destination.parent.mkdir()
+                os.chmod(destination.parent, folder_mode)
             shutil.copyfile(blob, destination)
+            os.chmod(destination, file_mode)
             copied += 1
             copied_size += destination.stat().st_size
             if progress is not None:
@@ -407,12 +432,16 @@ def _add_files(ctx: Context, wanted: set[str], files_dir: Path | None) -> int:
     if files_dir is None:
         return 0
     store = _live_store(ctx)
+    file_mode, folder_mode = _modes(ctx.db.path.parent)
     added = 0
     for digest in sorted(wanted):
         source, target = blob_in(files_dir, digest), blob_in(store, digest)
         if target.is_file() or not source.is_file():
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
+        for folder in (store, target.parent):
+            if not folder.is_dir():
+                folder.mkdir()
+                os.chmod(folder, folder_mode)
         with tempfile.NamedTemporaryFile(dir=store, delete=False) as scratch:
             with source.open("rb") as reader:
                 shutil.copyfileobj(reader, scratch, 1 << 20)
@@ -422,6 +451,7 @@ def _add_files(ctx: Context, wanted: set[str], files_dir: Path | None) -> int:
             os.unlink(scratch.name)
             raise ClientbookError(_("{path} is damaged (its content does not match its name); "
                                     "nothing was restored.").format(path=source))
+        os.chmod(scratch.name, file_mode)
         os.replace(scratch.name, target)
         added += 1
     return added
