@@ -254,7 +254,9 @@ def race(args) -> None:
         save = lambda: update_project(ctx, key, current.version, draft).version  # noqa: E731
     else:
         raise SystemExit(f"unknown entity {args.entity}")
-    Path(args.ready).write_text(str(current.version))
+    partial = Path(args.ready + ".partial")  # the test reads it as soon as it exists:
+    partial.write_text(str(current.version))  # write it whole first, then rename it
+    partial.replace(args.ready)
     wait_for(args.go)
     attempt(log, "save", lambda: {"version": save()}, login=args.login, value=value,
             read_version=current.version)
