@@ -184,9 +184,6 @@ async def test_toasts_show_names_literally(app_for, hostile):
         assert_shown(app, SERIAL, NAME)
 
 
-@pytest.mark.xfail(strict=True, reason="tui/screens/new_customer.py:535 (and :497) "
-                   "notify(str(error)) with markup on: a refusal naming what was typed is parsed "
-                   "as markup (MarkupError ends the app, or the name shows styled/clickable)")
 async def test_a_refusal_naming_a_typed_group_is_notified_as_plain_text(app_for):
     """Checked on the notice itself: rendering it (notifications=True) ends the app with
     MarkupError after a 30 s wait, too slow for the suite (seen by hand)."""

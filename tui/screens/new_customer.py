@@ -495,7 +495,7 @@ class NewCustomerScreen(Screen):
             self._show_refusal(error)
             return
         except ClientbookError as error:
-            self.app.notify(str(error), title=_("Not saved"), severity="error")
+            self.app.notify(str(error), title=_("Not saved"), severity="error", markup=False)
             return
         self.app.post_message(CustomersChanged(customer.id))
         message = _("Customer {name} created.").format(name=customer.name)
@@ -533,7 +533,7 @@ class NewCustomerScreen(Screen):
         else:
             body = self.query_one(f"#step-{STEPS[step][0]}")
             self.call_after_refresh(focus_first_error, show_field_errors(body, errors))
-        self.app.notify(str(error), title=_("Not saved"), severity="error")
+        self.app.notify(str(error), title=_("Not saved"), severity="error", markup=False)
 
     # -- leaving ---------------------------------------------------------------------------
     def action_cancel(self) -> None:
