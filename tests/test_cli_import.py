@@ -751,7 +751,9 @@ def test_a_second_ctrl_c_stops_at_once_and_rolls_the_batch_back(db, home, big_fi
     assert stderr.startswith("Stopped at once: the batch in progress was rolled back"), stderr
     assert "Traceback" not in stderr
     job_id, status, last_line = whole_batches(db, batch)
-    assert status == "interrupted"
+    # The second Ctrl-C may land while the job row itself is being written: then it stays
+    # "running" (resumed the same way; undo refuses it until finished). Both are honest.
+    assert status in ("interrupted", "running")
     finish_and_compare(db, home, path, job_id, last_line, one_shot)
 
 
