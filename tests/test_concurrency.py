@@ -138,21 +138,23 @@ def test_eight_processes_of_mixed_operations_lose_nothing_and_never_see_a_lock(t
 
 # ------------------------------------------------------------------------ ids reused
 
-@pytest.mark.xfail(strict=True, reason=(
-    "SQLite reuses the id of the newest row once it is deleted (no AUTOINCREMENT): a stale "
-    "save of a deleted customer lands on the next customer made. Needs a migration that "
-    "rebuilds the tables with AUTOINCREMENT (or versions unique across rows)."))
 def test_a_stale_save_of_a_deleted_customer_never_lands_on_a_new_one(admin, make_customer):
+    """Schema 6 (AUTOINCREMENT): the newest customer's id, once deleted, is not given again."""
+    from tui.domain.errors import NotFound
     from tui.domain.services.customers import delete_customer
 
     alpha = make_customer("Alpha Hire ApS")
     seen = get_customer(admin, alpha.id)  # operator 1 opens Alpha
     delete_customer(admin, alpha.id)  # operator 2 deletes it
     bravo = make_customer("Bravo Lifts ApS")  # operator 3 creates another
-    with pytest.raises(Exception):  # noqa: B017 - NotFound or Conflict; anything but a save
+    assert bravo.id > alpha.id
+    with pytest.raises(NotFound):
         update_customer(admin, alpha.id, seen.version,
                         replace(CustomerDraft.from_customer(seen), name="Alpha renamed"))
+    with pytest.raises(NotFound):  # nor does a stale delete
+        delete_customer(admin, alpha.id, expected_version=seen.version)
     assert Customer.get_by_id(bravo.id).name == "Bravo Lifts ApS"
+    assert Customer.get_by_id(bravo.id).version == 1
 
 
 # ------------------------------------------------------------------------ locks

@@ -3,6 +3,10 @@
 The schema itself is created by the numbered migrations next door; a test
 checks that these classes and the migrated tables agree column for column.
 Timestamps are naive UTC.
+
+Ids are never given twice (schema 6): every table with an integer id declares it
+``AutoIncrementField`` (``INTEGER PRIMARY KEY AUTOINCREMENT``), so a deleted record's id
+is not reused and a stale save or delete of it cannot land on a newer record.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from peewee import (
     Model,
     TextField,
 )
+from playhouse.sqlite_ext import AutoIncrementField
 
 
 def utcnow() -> datetime:
@@ -44,6 +49,7 @@ class BaseModel(Model):
 
 
 class User(BaseModel):
+    id = AutoIncrementField()
     login = CharField(unique=True)
     display_name = CharField(default="")
     role = CharField()
@@ -55,6 +61,7 @@ class User(BaseModel):
 
 
 class Customer(BaseModel):
+    id = AutoIncrementField()
     name = CharField()
     phone = CharField(default="")  # E.164
     email = CharField(default="")
@@ -91,6 +98,7 @@ class Customer(BaseModel):
 
 
 class CustomerGroup(BaseModel):
+    id = AutoIncrementField()
     name = CharField(unique=True)
     created_at = DateTimeField(default=utcnow)
 
@@ -104,6 +112,7 @@ class GroupMembership(BaseModel):
 
 
 class Contact(BaseModel):
+    id = AutoIncrementField()
     customer = ForeignKeyField(Customer, backref="contacts", on_delete="CASCADE")
     name = CharField()
     email = CharField(default="")
@@ -117,6 +126,7 @@ class Contact(BaseModel):
 
 
 class Equipment(BaseModel):
+    id = AutoIncrementField()
     serial = CharField(unique=True)
     name = CharField(default="")
     make = CharField(default="")
@@ -132,6 +142,7 @@ class Equipment(BaseModel):
 class Assignment(BaseModel):
     """Who held which machine when. Rows are closed, never deleted."""
 
+    id = AutoIncrementField()
     equipment = ForeignKeyField(Equipment, backref="assignments", on_delete="RESTRICT")
     # A plain id, not a foreign key: history outlives a deleted customer and still
     # answers "what did customer 42 hold"; the name copy keeps it readable.
@@ -144,6 +155,7 @@ class Assignment(BaseModel):
 
 
 class AdminDocument(BaseModel):
+    id = AutoIncrementField()
     customer = ForeignKeyField(Customer, backref="documents", on_delete="CASCADE")
     title = CharField()
     kind = CharField()
@@ -159,6 +171,7 @@ class AdminDocument(BaseModel):
 class EquipmentEvent(BaseModel):
     """Something that happened to a machine: service due, breakdown, alarm..."""
 
+    id = AutoIncrementField()
     equipment = ForeignKeyField(Equipment, backref="events", on_delete="RESTRICT")
     type = CharField()  # an event-type key from the YAML
     occurred_at = DateTimeField(index=True)
@@ -179,6 +192,7 @@ class Notification(BaseModel):
     status: pending -> sending (claimed by one sender) -> sent | failed.
     """
 
+    id = AutoIncrementField()
     kind = CharField()  # event / welcome
     event = ForeignKeyField(EquipmentEvent, null=True, backref="notifications",
                             on_delete="RESTRICT")
@@ -202,6 +216,7 @@ class Notification(BaseModel):
 
 
 class AuditEvent(BaseModel):
+    id = AutoIncrementField()
     at = DateTimeField(default=utcnow, index=True)
     login = CharField(index=True)
     action = CharField()  # create / update / delete / assign / unassign / ...
@@ -219,6 +234,7 @@ class ImportJob(BaseModel):
     outright stays "running"; importing the same file again resumes it.
     """
 
+    id = AutoIncrementField()
     kind = CharField()  # customers / contacts / equipment
     file_name = CharField()
     file_sha256 = CharField(default="")
@@ -246,6 +262,7 @@ class ImportItem(BaseModel):
     ``before`` holds an updated record's previous values (None for a creation).
     """
 
+    id = AutoIncrementField()
     job = ForeignKeyField(ImportJob, backref="items", on_delete="CASCADE", index=False)
     entity = CharField()  # customer / contact / equipment / assignment / group
     entity_id = IntegerField()
@@ -280,6 +297,7 @@ class Estimate(BaseModel):
     of ``currency`` (cents), never floats.
     """
 
+    id = AutoIncrementField()
     number = CharField(unique=True)  # E-2026-0001
     title = CharField()
     issued_on = DateField(index=True)
@@ -311,6 +329,7 @@ class Estimate(BaseModel):
 
 
 class EstimateLine(BaseModel):
+    id = AutoIncrementField()
     estimate = ForeignKeyField(Estimate, backref="lines", on_delete="CASCADE", index=False)
     position = IntegerField()  # 1, 2, 3... in the order shown
     description = TextField()
@@ -326,6 +345,7 @@ class Project(BaseModel):
     from the projects that named it.
     """
 
+    id = AutoIncrementField()
     customer = ForeignKeyField(Customer, backref="projects", on_delete="CASCADE")
     name = CharField()
     submission_deadline = DateField(null=True)
