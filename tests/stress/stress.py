@@ -9,6 +9,9 @@ the same code with fewer operations ($CLIENTBOOK_STRESS_OPS, default 60 per proc
 What is checked, from the workers' logs (tests/stress/worker.py) against the file:
 * no worker was shown an error other than the refusals a service is meant to give
   (stale version, machine held by someone, record deleted meanwhile);
+* no id was given twice: every customer a worker created has an id of its own (the
+  workers delete the newest customer half the time, whose id SQLite gave again before
+  schema 6), and so has every contact added;
 * every customer a worker was told it created exists, unless a logged delete removed it;
   a logged delete's customer is gone;
 * no two successful saves of one customer claim the same version (that would be a lost
@@ -67,8 +70,9 @@ def prepare(db_path: Path) -> dict:
         audit = connection.execute("SELECT count(*) FROM audit_event").fetchone()[0]
         contacts = dict(connection.execute(
             "SELECT customer_id, count(*) FROM contact GROUP BY customer_id").fetchall())
+        customers = [row[0] for row in connection.execute("SELECT id FROM customer")]
     connection.close()
-    return {"audit": audit, "contacts": contacts}
+    return {"audit": audit, "contacts": contacts, "customers": customers}
 
 
 def run(db_path: Path, workdir: Path, processes: int, ops: int, seed: int = 0,
@@ -139,6 +143,15 @@ def _check(db: sqlite3.Connection, done: list[dict], stats: list[dict], records:
     _expect(len(deleted) == len([r for r in done if r["op"] == "delete"]),
             "one customer was deleted twice")
     created = {r["id"]: r for r in done if r["op"] == "create"}
+    # Ids are never given twice (schema 6, AUTOINCREMENT; the workers delete the newest
+    # customer half the time): a new customer never gets a deleted one's id, nor a seed's.
+    _expect(len(created) == len([r for r in done if r["op"] == "create"]),
+            "one id was given to two new customers")
+    _expect(not set(created) & set(before["customers"]),
+            "a new customer got the id of a customer that existed before the run")
+    added_contacts = [r["contact"] for r in done if r["op"] == "contact"]
+    _expect(len(added_contacts) == len(set(added_contacts)),
+            "one contact id was given twice")
     for key in created:
         _expect((key in customers) != (key in deleted),
                 f"customer {key}: created, deleted={key in deleted}, "
