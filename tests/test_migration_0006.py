@@ -394,3 +394,34 @@ def test_restoring_a_schema_five_backup_upgrades_it_through_schema_six(old, admi
     with pytest.raises(NotFound):
         update_customer(admin, old.deleted_customer, 1,
                         CustomerDraft(name="Stale", billing_country="DK"))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "tui/domain/imports/batches.py BaseWriter._new_id numbers new rows max(id) + 1 itself, "
+    "so an import still reuses the id of the newest customer once it is deleted; it should "
+    "start above sqlite_sequence's seq for the table too (helper h1's report)."))
+def test_an_import_after_deleting_the_newest_customer_does_not_reuse_its_id(
+        admin, make_customer, tmp_path):
+    from tui.domain.imports import import_file
+
+    make_customer("Old Hand ApS")
+    newest = make_customer("Gone Soon ApS")
+    delete_customer(admin, newest.id)
+    path = tmp_path / "one.csv"
+    path.write_text("Company,Country\nImported Ltd,Denmark\n", encoding="utf-8")
+    report = import_file(admin, "customers", path)
+    assert report.counts["customer"].created == 1
+    assert Customer.get(Customer.name == "Imported Ltd").id > newest.id
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "tui/domain/backup.py restore_database copies the backup's sqlite_sequence over the live "
+    "one, so ids given after the backup was taken are given again after a restore; the copy's "
+    "sequences should first be raised to the live database's (helper h1's report)."))
+def test_ids_given_after_a_backup_are_not_given_again_after_restoring_it(
+        admin, make_customer, tmp_path):
+    make_customer("Before Backup ApS")
+    saved = backup.backup_database(admin, tmp_path / "saved.db")
+    later = make_customer("Came Later ApS")  # an operator's screen may still hold it
+    backup.restore_database(admin, saved.path)
+    assert make_customer("After Restore ApS").id > later.id
