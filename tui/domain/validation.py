@@ -49,6 +49,54 @@ def _forbidden(char: str, allowed: str) -> bool:
     return char in _BIDI_CONTROLS or unicodedata.category(char) in ("Cc", "Cs")
 
 
+PATH_SHOWN = 300  # ``quoted(path, PATH_SHOWN)``: a path in a message is shown whole up to this
+
+_SHOWN_AS = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _shown(char: str) -> str:
+    """One character as ``quoted`` writes it: itself, or a backslash escape as repr() does."""
+    if char in _SHOWN_AS:
+        return _SHOWN_AS[char]
+    if char.isprintable() and char not in _BIDI_CONTROLS:
+        return char
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def quoted(value: object, limit: int = 40) -> str:
+    """What a person typed, as a message may show it: ``"19x9"``.
+
+    Refusals name the value they refuse, and those messages reach terminals (the
+    CLI's stderr, the TUI). So the value is put in double quotes, and every character
+    a terminal would act on or that does not show (ESC and the other controls, lone
+    surrogates, bidi overrides, zero-width and other invisible characters, line
+    breaks) is written as its escape, ``\\x1b`` or ``\\u202e``, as repr() does; a
+    backslash or a quote in the value is escaped too, so what is shown is unambiguous.
+    Beyond ``limit`` shown characters the value is cut and ends with "…". Whatever the
+    value (not text, a huge number, anything), this returns a short inert line.
+    """
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = str(value)
+        except Exception:  # e.g. an int past Python's digit limit
+            text = "<{kind}>".format(kind=type(value).__name__)
+    pieces: list[str] = []
+    used = 0
+    for char in text:
+        piece = _shown(char)
+        if used + len(piece) > limit:
+            pieces.append("…")
+            break
+        pieces.append(piece)
+        used += len(piece)
+    return '"' + "".join(pieces) + '"'
+
+
 def clean_text(value: object, *, limit: int, required: bool = False, multiline: bool = False) -> str:
     """Trim, NFC-normalise and bound a text field; refuse control characters.
 
