@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from tui.domain import validation
 from tui.domain.config import load_config
 from tui.domain.errors import ValidationError
+from tui.domain.imports import mapping as import_mapping
 from tui.domain.imports import values as import_values
 from tui.domain.models import AuditEvent, Contact, Customer, Equipment
 from tui.domain.services import contacts, customers, documents, equipment, estimates, events
@@ -78,17 +79,13 @@ def assert_inert(text: str, *, multiline: bool = False) -> None:
     assert not bad, (text, bad)
 
 
-def assert_refusal_is_inert(error: FieldError | ValidationError, skip: tuple[str, ...] = ()
-                            ) -> None:
-    """Every message is a non-empty line free of controls (``skip``: fields known to echo)."""
-    if isinstance(error, FieldError):
-        messages = [error.message]
-    else:
-        messages = [message for field, message in error.errors.items()
-                    if not field.split(".")[-1] in skip]
+def assert_refusal_is_inert(error: FieldError | ValidationError) -> None:
+    """Every message is a non-empty line free of controls and of anything that does not show."""
+    messages = [error.message] if isinstance(error, FieldError) else list(error.errors.values())
     for message in messages:
         assert isinstance(message, str) and message.strip()
         assert_inert(message)
+        assert "\n" not in message
 
 
 # ---------------------------------------------------------------- clean_text
@@ -209,7 +206,7 @@ def test_validate_customer_refuses_with_field_names_or_gives_inert_values(
     try:
         values, group_names, contact_values = customers.validate_customer(shipped, draft)
     except ValidationError as error:
-        assert_refusal_is_inert(error, skip=ECHOING_FIELDS)
+        assert_refusal_is_inert(error)
         known = set(CUSTOMER_TEXT) | {"groups", "notify_event_types"}
         known |= {f"contacts[{i}].{f}" for i in range(len(contact_drafts))
                   for f in ("name", "email", "phone", "job_title", "roles")}
@@ -235,20 +232,19 @@ def test_validate_contact_records_errors_by_field_and_never_raises(shipped, name
     values = contacts.validate_contact(shipped, draft, region, errors, prefix="contacts[0].")
     assert set(errors.errors) <= {f"contacts[0].{f}" for f in
                                   ("name", "email", "phone", "job_title", "roles")}
-    for field, message in errors.errors.items():
-        if field != "contacts[0].roles":  # see ECHOING_FIELDS
-            assert_inert(message)
+    for message in errors.errors.values():
+        assert_inert(message)
     if not errors:
         for key in ("name", "email", "phone", "job_title"):
             assert_inert(values[key])
         assert len(values["name"]) <= LIMITS["name"]
 
 
-# Years a person or a file might give. validate_equipment echoes a refused year as typed:
-# see test_refusals_never_echo_control_characters below (a known bug, kept out of here).
-YEARS = st.one_of(st.none(), st.integers(), st.floats(), st.booleans(),
+# Years a person or a file might give, hostile text among them.
+YEARS = st.one_of(st.none(), st.integers(), st.floats(), st.booleans(), HOSTILE,
                   st.text(alphabet="0123456789 -+._١٩", max_size=12),
-                  st.sampled_from(["", "1990", " 2001 ", "1899", "99999", "9" * 5000]))
+                  st.sampled_from(["", "1990", " 2001 ", "1899", "99999", "9" * 5000,
+                                   "19\x1b[2J90"]))
 
 
 @PROPERTY
@@ -268,12 +264,13 @@ def test_validate_equipment(fields, year):
     assert values["year"] is None or 1900 <= values["year"] <= date.today().year + 1
 
 
-# parse_decimal refuses exponents in text, but a Decimal passed in with a huge exponent
-# overflows (see test_known_bug_a_huge_decimal_overflows): kept out of the property.
-SANE_DECIMALS = st.decimals(allow_nan=True, allow_infinity=True, min_value=None,
-                            max_value=None, places=None).filter(
-    lambda d: not d.is_finite() or abs(d.adjusted()) < 10_000)
-AMOUNTS = st.one_of(HOSTILE, st.integers(), SANE_DECIMALS, st.none(),
+# parse_decimal refuses exponents in text; a Decimal passed in may carry any exponent.
+EXTREME_DECIMALS = st.sampled_from([Decimal("1E+999999999"), Decimal("-9E+999999"),
+                                    Decimal("1E-999999999"), Decimal("0E+999999999"),
+                                    Decimal("0E-999999999"), Decimal("1." + "0" * 40 + "1")])
+DECIMALS = st.one_of(st.decimals(allow_nan=True, allow_infinity=True, min_value=None,
+                                 max_value=None, places=None), EXTREME_DECIMALS)
+AMOUNTS = st.one_of(HOSTILE, st.integers(), DECIMALS, st.none(),
                     st.sampled_from(["1e3", "1,5", "1.000,25", "-0", "٣", "1_000", "+.5"]))
 SAFE_DATES = st.one_of(st.dates(), st.none(), st.just(""),
                        st.builds(lambda y, m, d: f"{y:04d}-{m:02d}-{d:02d}",
@@ -339,19 +336,19 @@ def test_document_kind_and_event_type_refuse_unknown_keys(shipped, value):
         try:
             assert check(ctx, value) in known
         except FieldError as error:
-            if check is events._event_type:  # documents._kind echoes: see KNOWN_ECHOES
-                assert_refusal_is_inert(error)
+            assert_refusal_is_inert(error)
 
 
-# Offsets that push a time past year 1 or 9999: see test_known_bug_event_time_overflows.
+# Offsets that push a time past year 1 or 9999 are among them: refused, not overflowing.
 TIMES = st.one_of(
     HOSTILE, st.none(), st.integers(),
-    st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2999, 1, 1),
-                 timezones=st.one_of(st.none(), st.just(timezone.utc),
+    st.datetimes(timezones=st.one_of(st.none(), st.just(timezone.utc),
                                      st.builds(lambda m: timezone(timedelta(minutes=m)),
                                                st.integers(-1439, 1439)))),
-    st.builds(lambda y, off: f"{y:04d}-06-01T12:00:00{off}", st.integers(1000, 2999),
+    st.builds(lambda y, off: f"{y:04d}-06-01T12:00:00{off}", st.integers(1, 9999),
               st.sampled_from(["", "Z", "z", "+01:00", "-12:30", "+23:59"])),
+    st.sampled_from(["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00",
+                     "0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59.999999-00:01"]),
 )
 
 
@@ -360,60 +357,92 @@ TIMES = st.one_of(
 def test_event_times(value):
     try:
         moment = events.parse_time(value)
-    except FieldError:
+    except FieldError as error:
+        assert_refusal_is_inert(error)
         return
     assert moment.tzinfo is None and 1970 <= moment.year
 
 
-# ---------------------------------------------------------------- messages that echo input
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00"])
+def test_an_event_time_beyond_the_calendar_once_in_utc_is_refused(text):
+    with pytest.raises(FieldError, match="out of range once converted to UTC") as caught:
+        events.parse_time(text)
+    assert text in caught.value.message
 
-ECHOING = {
-    # validator -> how to call it with the hostile text
-    "clean_text": lambda v: clean_text(v, limit=50),
-    "normalize_phone": lambda v: validation.normalize_phone(v, "DK"),
-    "normalize_country": validation.normalize_country,
-    "normalize_currency": validation.normalize_currency,
-    "normalize_website": validation.normalize_website,
-    "import year_text": import_values.year_text,
-    "event type": lambda v: events._event_type(SimpleNamespace(config=shipped_config()), v),
-}
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00"])
+def test_an_audit_since_beyond_the_calendar_once_in_utc_is_refused(text):
+    from tui.domain.services import audit
+
+    with pytest.raises(ValidationError, match="out of range once converted to UTC"):
+        audit.parse_since(text)
+
+
+# ---------------------------------------------------------------- messages that echo input
 
 @lru_cache(maxsize=1)
 def shipped_config():
     return load_config()
 
 
-KNOWN_ECHOES = {  # these put the raw input in their message: ESC reaches the terminal
-    "equipment year": (equipment._year, "tui/domain/services/equipment.py:41"),
-    "document reminder": (documents._reminder, "tui/domain/services/documents.py:43"),
-    "document kind": (lambda v: documents._kind(SimpleNamespace(config=shipped_config()), v),
-                      "tui/domain/services/documents.py:30"),
-    "estimate issued_on": (estimates._issued_on, "tui/domain/services/estimates.py:310"),
-    "project dates": (projects._date, "tui/domain/services/projects.py:159"),
-    "event time": (events.parse_time, "tui/domain/services/events.py:68-69"),
-    "customer segment": (lambda v: customers._choice(v, shipped_config().segments, "other",
-                                                     "segment"),
-                         "tui/domain/services/customers.py:106"),
-    "customer notice types": (lambda v: customers._event_types(shipped_config(), (v,)),
-                              "tui/domain/services/customers.py:119"),
-    "contact roles": (lambda v: contacts._check_roles(shipped_config(), (v,)),
-                      "tui/domain/services/contacts.py:50"),
-    "import parse_date": (import_values.parse_date, "tui/domain/imports/values.py:214-215"),
-    "import parse_bool": (import_values.parse_bool, "tui/domain/imports/values.py:246"),
+SHIPPED = SimpleNamespace(config=None)
+
+
+def _ctx():
+    SHIPPED.config = shipped_config()
+    return SHIPPED
+
+
+ECHOING = {
+    # validator -> how to call it with the hostile text; refusing is allowed, not required
+    "clean_text": lambda v: clean_text(v, limit=50),
+    "normalize_phone": lambda v: validation.normalize_phone(v, "DK"),
+    "normalize_country": validation.normalize_country,
+    "normalize_currency": validation.normalize_currency,
+    "normalize_website": validation.normalize_website,
+    "import year_text": import_values.year_text,
+    "event type": lambda v: events._event_type(_ctx(), v),
+    "estimate number": estimates.parse_decimal,
 }
-# Fields whose refusal goes through one of those: their messages are not checked for
-# inertness by the properties above (the xfail tests below hold the bug).
-ECHOING_FIELDS = ("segment", "notify_event_types", "roles", "kind")
-PARAMS = [pytest.param(fn, id=name) for name, fn in ECHOING.items()] + [
-    pytest.param(fn, id=name, marks=pytest.mark.xfail(
-        strict=True, reason=f"{where} puts the raw input in its message"))
-    for name, (fn, where) in KNOWN_ECHOES.items()]
+NAMING = {
+    # these refuse hostile text and name it in their message: as validation.quoted shows it
+    "equipment year": equipment._year,
+    "document reminder": documents._reminder,
+    "document kind": lambda v: documents._kind(_ctx(), v),
+    "estimate issued_on": estimates._issued_on,
+    "project dates": projects._date,
+    "event time": events.parse_time,
+    "customer segment": lambda v: customers._choice(v, shipped_config().segments, "other",
+                                                    "segment"),
+    "customer notice types": lambda v: customers._event_types(shipped_config(), (v,)),
+    "contact roles": lambda v: contacts._check_roles(shipped_config(), (v,)),
+    "import parse_date": import_values.parse_date,
+    "import parse_bool": import_values.parse_bool,
+    "import mapping": lambda v: import_mapping.parse_mapping([v]),
+    "import mapping header": lambda v: _mapping_problem(v + "=name"),
+    "audit since": lambda v: _audit().parse_since(v),
+}
 
 
-@pytest.mark.parametrize("check", PARAMS)
+def _audit():
+    from tui.domain.services import audit
+
+    return audit
+
+
+def _mapping_problem(spec):
+    preview = import_mapping.preview_mapping("customers", ["Name"],
+                                             import_mapping.parse_mapping([spec]))
+    raise FieldError(" ".join(preview.problems))
+
+
+ESCAPE_SHOWN = {"\x1b[2J": "\\x1b", "\x1b]8;;http://evil\x1b\\": "\\x1b", "\x9b31m": "\\x9b",
+                "\x07": "\\x07", "\u202e": "\\u202e", "\ud800": "\\ud800"}
+
+
+@pytest.mark.parametrize("check", [pytest.param(fn, id=name) for name, fn in ECHOING.items()])
 @FEWER
-@given(st.sampled_from(["\x1b[2J", "\x1b]8;;http://evil\x1b\\", "\x9b31m", "\x07"]),
-       st.sampled_from(["", "x", "2026-13-01", "12"]))
+@given(st.sampled_from(list(ESCAPE_SHOWN)), st.sampled_from(["", "x", "2026-13-01", "12"]))
 def test_refusals_never_echo_control_characters(check, escape, filler):
     try:
         check(filler + escape + filler)
@@ -421,30 +450,89 @@ def test_refusals_never_echo_control_characters(check, escape, filler):
         assert_refusal_is_inert(error)
 
 
-def test_known_bug_event_serial_is_echoed_with_its_escape(admin):
-    """events._machine names the serial as typed: a feed line's ESC reaches the terminal."""
+@pytest.mark.parametrize("check", [pytest.param(fn, id=name) for name, fn in NAMING.items()])
+@FEWER
+@given(st.sampled_from(list(ESCAPE_SHOWN)), st.sampled_from(["x", "2026-13-01", "12"]))
+def test_refusals_name_the_input_with_its_escapes_visible(check, escape, filler):
+    with pytest.raises((FieldError, ValidationError, import_mapping.MappingError)) as caught:
+        check(filler + escape + filler)
+    error = caught.value
+    if isinstance(error, import_mapping.MappingError):
+        error = FieldError(str(error))
+    assert_refusal_is_inert(error)
+    message = error.message if isinstance(error, FieldError) else " ".join(error.errors.values())
+    assert ESCAPE_SHOWN[escape] in message, message
+
+
+def test_the_serial_of_an_unknown_machine_is_named_inertly(admin):
+    """events._machine names the serial as it came (from a feed line): escapes shown, not sent."""
     with pytest.raises(ValidationError) as caught:
         events.record_event(admin, serial="\x1b[2JX", type="alarm")
     message = caught.value.errors["serial"]
-    if "\x1b" in message:
-        pytest.xfail("tui/domain/services/events.py:97 echoes the raw serial")
     assert_inert(message)
+    assert message == 'No machine has the serial number "\\x1b[2JX".'
 
 
-@pytest.mark.xfail(strict=True, raises=OverflowError,
-                   reason="tui/domain/services/events.py:73 astimezone() overflows near year 1 "
-                          "or 9999; `clientbook events ingest` stops with an unexpected error")
-@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00"])
-def test_known_bug_event_time_overflows(text):
-    with pytest.raises(FieldError):
-        events.parse_time(text)
+def test_a_feed_line_with_an_unknown_key_names_it_inertly():
+    with pytest.raises(FieldError) as caught:
+        events.parse_line('{"serial": "A", "type": "alarm", "\\u001b[2J": 1}', 1)
+    assert_inert(caught.value.message)
+    assert '"\\x1b[2J"' in caught.value.message
 
 
-@pytest.mark.xfail(strict=True, reason="tui/domain/services/estimates.py:115 scaleb() raises "
-                                       "decimal.Overflow for a Decimal with a huge exponent")
-def test_known_bug_a_huge_decimal_overflows():
-    with pytest.raises(FieldError):
-        estimates.to_minor(Decimal("1E+999999999"), "EUR")
+@pytest.mark.parametrize("value", [Decimal("1E+999999999"), Decimal("-9E+999999"),
+                                   Decimal("1E+19"), Decimal("1E+16")])
+def test_a_huge_decimal_is_too_large_not_an_overflow(value):
+    with pytest.raises(FieldError, match="too large"):
+        estimates.to_minor(value, "EUR")
+
+
+@pytest.mark.parametrize("value, currency, minor", [
+    (Decimal("0E+999999999"), "EUR", 0), (Decimal("12.5"), "EUR", 1250),
+    (Decimal("1E+12"), "JPY", 10 ** 12), (Decimal("-0"), "KWD", 0)])
+def test_amounts_in_range_whatever_their_exponent(value, currency, minor):
+    assert estimates.to_minor(value, currency) == minor
+
+
+@pytest.mark.parametrize("value", [Decimal("1E-999999999"), Decimal("1." + "0" * 40 + "1")])
+def test_a_fraction_of_a_minor_unit_is_refused_however_small(value):
+    """No rounding to the default context's 28 digits: 1.000…001 is not 1."""
+    with pytest.raises(FieldError, match="decimals"):
+        estimates.to_minor(value, "EUR")
+
+
+# ---------------------------------------------------------------- validation.quoted
+
+@PROPERTY
+@given(MAYBE_TEXT, st.integers(1, 80))
+def test_quoted_is_a_short_inert_line(value, limit):
+    shown = validation.quoted(value, limit)
+    assert shown.startswith('"') and shown.endswith('"')
+    assert_inert(shown)
+    assert shown.isprintable()
+    assert len(shown) <= limit + 3  # the quotes and "…"
+
+
+@pytest.mark.parametrize("value, shown", [
+    ("19x9", '"19x9"'), ("", '""'), ("a\x1b[2Jb", '"a\\x1b[2Jb"'), ("\x9b", '"\\x9b"'),
+    ("\u202eabc", '"\\u202eabc"'), ("\ud800", '"\\ud800"'), ("tab\there", '"tab\\there"'),
+    ("line\nbreak", '"line\\nbreak"'), ('say "hi"', '"say \\"hi\\""'), ("a\\b", '"a\\\\b"'),
+    ("zero\u200bwidth", '"zero\\u200bwidth"'), ("\U000e0001", '"\\U000e0001"'),
+    ("Zoë [bold]{0}", '"Zoë [bold]{0}"'), (1990, '"1990"'), (None, '"None"'),
+    ("x" * 50, '"' + "x" * 40 + '…"'), ("\x1b" * 20, '"' + "\\x1b" * 10 + '…"'),
+])
+def test_quoted_shows_what_was_typed(value, shown):
+    assert validation.quoted(value) == shown
+
+
+def test_quoted_never_fails_on_what_it_is_given():
+    class Hostile:
+        def __str__(self):
+            raise RuntimeError("no")
+
+    assert validation.quoted(Hostile()) == '"<Hostile>"'
+    assert validation.quoted(10 ** 5000) == '"<int>"'  # past Python's digit limit for str()
+    assert len(validation.quoted("x" * 10_000_000)) == 43
 
 
 # ---------------------------------------------------------------- through the services

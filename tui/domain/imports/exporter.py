@@ -53,6 +53,7 @@ from tui.domain.models import (
     GroupMembership,
 )
 from tui.domain.permissions import require
+from tui.domain.validation import quoted
 from tui.i18n import _, current_language
 
 FORMATS = {"customers": ("csv", "json"), "contacts": ("csv", "json", "vcard"),
@@ -105,10 +106,10 @@ def export_key(customer_id: int, external_id: str | None) -> str:
 def check_export(ctx: Context, what: str, fmt: str) -> None:
     if what not in FORMATS:
         raise ValidationError({"what": _("Cannot export {what}; choose customers, contacts or "
-                                         "equipment.").format(what=what)})
+                                         "equipment.").format(what=quoted(what))})
     if fmt not in FORMATS[what]:
         raise ValidationError({"format": _("{what} cannot be exported as {format}; choose "
-                                           "{known}.").format(what=what, format=fmt,
+                                           "{known}.").format(what=what, format=quoted(fmt),
                                                               known=", ".join(FORMATS[what]))})
     require(ctx.actor, "data.export")
     for permission in PERMISSIONS[what]:

@@ -77,6 +77,7 @@ from tui.domain.imports.writer import BatchResult, EntityCounts, Writer
 from tui.domain.models import AuditEvent, ImportJob, utcnow
 from tui.domain.permissions import require
 from tui.domain.services._base import audit, write
+from tui.domain.validation import quoted
 from tui.i18n import _, current_language, set_language
 
 ON_MATCH = ("skip", "update")
@@ -131,7 +132,7 @@ def check_permissions(ctx: Context, kind: str, preview: MappingPreview | None = 
     for a file: a role that may not import should not be walked through the steps)."""
     if kind not in KIND_PERMISSION:
         raise ValidationError({"kind": _("Unknown kind {kind}; expected one of: {known}.")
-                               .format(kind=kind, known=", ".join(KIND_PERMISSION))})
+                               .format(kind=quoted(kind), known=", ".join(KIND_PERMISSION))})
     for permission in required_permissions(kind, preview, on_match):
         require(ctx.actor, permission)
 

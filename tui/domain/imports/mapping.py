@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from tui.domain.errors import ClientbookError
 from tui.domain.imports.values import fold
+from tui.domain.validation import quoted
 from tui.i18n import N_, _
 
 KINDS = ("customers", "contacts", "equipment")
@@ -140,6 +141,7 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     "customers": CUSTOMER_FIELDS, "contacts": CONTACT_FIELDS, "equipment": EQUIPMENT_FIELDS}
 
 WEAK_NAMES = ("name", "nom", "navn")  # see the module docstring
+HEADER_SHOWN = 60  # a longer header is cut short where a line names it
 # Columns of our own error files: re-importing a corrected error file ignores them quietly.
 ERROR_COLUMNS = ("error_line", "error_field", "error_message")
 _ERROR_KEYS = {fold(c) for c in ERROR_COLUMNS}
@@ -214,7 +216,8 @@ class MappingPreview:
         lines = []
         for column in self.columns:
             if column.field:
-                header = column.header or _("(column {n})").format(n=column.index + 1)
+                header = shown_header(column.header) or _("(column {n})").format(
+                    n=column.index + 1)
                 label = field_label(column.field)
                 if label == column.field:
                     lines.append(_("{header} -> {field}").format(header=header,
@@ -224,9 +227,17 @@ class MappingPreview:
                         header=header, label=label, field=column.field))
             else:
                 lines.append(_("{header}: ignored ({why})").format(
-                    header=column.header or _("(column {n})").format(n=column.index + 1),
+                    header=shown_header(column.header) or _("(column {n})").format(
+                        n=column.index + 1),
                     why=column.note or _("not recognised")))
         return lines + list(self.problems)
+
+
+def shown_header(header: str) -> str:
+    """A file's header as a line may show it: as it is when every character of it shows,
+    else ``quoted`` (an ESC in a CSV file must not reach the terminal the CLI prints to)."""
+    return header if header.isprintable() and len(header) <= HEADER_SHOWN else quoted(
+        header, HEADER_SHOWN)
 
 
 def field_label(field: str) -> str:
@@ -253,7 +264,7 @@ def resolve_field(kind: str, name: str) -> str | None:
     """A field key, or the field a header alias stands for; None when neither."""
     if kind not in FIELDS:
         raise MappingError(_("Unknown kind {kind}; expected one of: {known}.").format(
-            kind=kind, known=", ".join(KINDS)))
+            kind=quoted(kind), known=", ".join(KINDS)))
     if name in FIELDS[kind]:
         return name
     return _INDEXES[kind].get(fold(name))
@@ -272,12 +283,13 @@ def parse_mapping(specs: Iterable[str] | str | None) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for spec in specs:
         if "=" not in spec:
-            raise MappingError(_('Cannot read the mapping "{spec}": write Header=field, e.g. '
+            raise MappingError(_('Cannot read the mapping {spec}: write Header=field, e.g. '
                                  '"Société=name" (or "Header=" to ignore a column).')
-                               .format(spec=spec))
+                               .format(spec=quoted(spec)))
         header, field = spec.rsplit("=", 1)
         if not header.strip():
-            raise MappingError(_('The mapping "{spec}" names no column.').format(spec=spec))
+            raise MappingError(_("The mapping {spec} names no column.").format(
+                spec=quoted(spec)))
         mapping[header.strip()] = field.strip()
     return mapping
 
@@ -288,7 +300,7 @@ def preview_mapping(kind: str, headers: Sequence[str],
     fields = FIELDS.get(kind)
     if fields is None:
         raise MappingError(_("Unknown kind {kind}; expected one of: {known}.").format(
-            kind=kind, known=", ".join(KINDS)))
+            kind=quoted(kind), known=", ".join(KINDS)))
     explicit = dict(explicit or {})
     problems: list[str] = []
     by_header = {h: i for i, h in reversed(list(enumerate(headers)))}
@@ -297,18 +309,18 @@ def preview_mapping(kind: str, headers: Sequence[str],
     for header, target in explicit.items():
         index = by_header.get(header, by_folded.get(fold(header)))
         if index is None:
-            problems.append(_('The mapping names the column "{header}", which the file does not '
-                              'have (it has: {headers}).').format(
-                header=header, headers=", ".join(headers)))
+            problems.append(_("The mapping names the column {header}, which the file does not "
+                              "have (it has: {headers}).").format(
+                header=quoted(header), headers=", ".join(quoted(h) for h in headers)))
             continue
         if not target or target in ("-", "ignore"):
             chosen[index] = (None, "ignored")
             continue
         field = resolve_field(kind, target)
         if field is None:
-            problems.append(_('The mapping "{header}={target}" names no field of {kind}; fields '
-                              'are: {known}.').format(header=header, target=target, kind=kind,
-                                                      known=", ".join(fields)))
+            problems.append(_("The mapping {mapping} names no field of {kind}; fields "
+                              "are: {known}.").format(mapping=quoted(f"{header}={target}"),
+                                                      kind=kind, known=", ".join(fields)))
             continue
         chosen[index] = (field, "explicit")
     folded = [fold(h) for h in headers]
@@ -334,12 +346,13 @@ def preview_mapping(kind: str, headers: Sequence[str],
         elif how == "ignored":
             note = _("ignored by the mapping")
         elif field and field in taken and how != "explicit":
-            note = _("{field} already comes from {header}").format(field=field,
-                                                                  header=headers[taken[field]])
+            note = _("{field} already comes from {header}").format(
+                field=field, header=shown_header(headers[taken[field]]))
             field, how = None, "duplicate"
         elif field and field in taken:
-            problems.append(_('Columns "{first}" and "{second}" are both mapped to {field}.')
-                            .format(first=headers[taken[field]], second=header, field=field))
+            problems.append(_("Columns {first} and {second} are both mapped to {field}.")
+                            .format(first=quoted(headers[taken[field]]), second=quoted(header),
+                                    field=field))
         if field:
             taken.setdefault(field, index)
         columns.append(Column(index, header, field, how, note))

@@ -34,7 +34,7 @@ from functools import lru_cache
 
 import pycountry
 
-from tui.domain.validation import FieldError
+from tui.domain.validation import FieldError, quoted
 from tui.i18n import _
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -211,9 +211,10 @@ def parse_date(value: str) -> date | None:
         try:
             return date(_full_year(parts["y"]), int(parts["m"]), int(parts["d"]))
         except ValueError:
-            raise FieldError(_("Not a date: {value} (no such day).").format(value=text)) from None
+            raise FieldError(_("Not a date: {value} (no such day).").format(
+                value=quoted(text))) from None
     raise FieldError(_("Not a date: {value} (write day/month/year, e.g. 31/12/2026, or "
-                       "2026-12-31).").format(value=text))
+                       "2026-12-31).").format(value=quoted(text)))
 
 
 def year_text(value: str) -> str:
@@ -243,4 +244,4 @@ def parse_bool(value: str) -> bool | None:
         return True
     if text in _FALSE:
         return False
-    raise FieldError(_("Not yes or no: {value}").format(value=value.strip()))
+    raise FieldError(_("Not yes or no: {value}").format(value=quoted(value.strip())))

@@ -41,6 +41,7 @@ from tui.domain.services.customer_restore import (  # noqa: F401 - the audit tra
     may_restore,
     restore_customer,
 )
+from tui.domain.validation import quoted
 from tui.i18n import _, current_language
 
 # Columns every record has that say nothing the event itself does not.
@@ -335,9 +336,14 @@ def parse_since(value: date | datetime | str | None) -> datetime | None:
         except ValueError:
             raise ValidationError({"since": _(
                 "Not a date or time (YYYY-MM-DD or YYYY-MM-DDTHH:MM): {value}").format(
-                value=text)}) from None
+                value=quoted(text))}) from None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        except OverflowError:  # an offset that pushes it before year 1 or past 9999
+            raise ValidationError({"since": _(
+                "{value} is out of range once converted to UTC.").format(
+                value=quoted(value))}) from None
     return moment
 
 

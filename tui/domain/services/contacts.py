@@ -21,6 +21,7 @@ from tui.domain.validation import (
     digit_suffixes,
     normalize_email,
     normalize_phone,
+    quoted,
 )
 from tui.i18n import _
 
@@ -48,7 +49,8 @@ def _check_roles(config: Config, roles: Iterable[str]) -> list[str]:
     if unknown:
         raise FieldError(
             _("Unknown contact role {roles}; choose from {known}.").format(
-                roles=", ".join(unknown), known=", ".join(config.contact_roles)
+                roles=", ".join(quoted(r) for r in unknown[:3]),
+                known=", ".join(config.contact_roles)
             )
         )
     return chosen

@@ -43,6 +43,7 @@ from tui.domain.validation import (
     normalize_phone,
     normalize_state,
     normalize_website,
+    quoted,
     website_key,
 )
 from tui.i18n import _, ngettext
@@ -104,7 +105,7 @@ def _choice(value: str, choices, default: str, what: str) -> str:
     if value not in choices:
         raise FieldError(
             _("Unknown {what} {value}; choose from {known}.").format(
-                what=what, value=value, known=", ".join(choices)
+                what=what, value=quoted(value), known=", ".join(choices)
             )
         )
     return value
@@ -117,7 +118,8 @@ def _event_types(config: Config, chosen: tuple[str, ...] | None) -> list[str]:
     if unknown:
         raise FieldError(
             _("Unknown event type {types}; choose from {known}.").format(
-                types=", ".join(unknown), known=", ".join(config.event_types)
+                types=", ".join(quoted(t) for t in unknown[:3]),
+                known=", ".join(config.event_types)
             )
         )
     return list(dict.fromkeys(chosen))

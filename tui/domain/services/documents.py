@@ -19,7 +19,7 @@ from tui.domain.errors import NotFound
 from tui.domain.models import AdminDocument, Customer
 from tui.domain.permissions import require
 from tui.domain.services._base import audit, changed_fields, snapshot, versioned_update, write
-from tui.domain.validation import LIMITS, Errors, FieldError, clean_text
+from tui.domain.validation import LIMITS, PATH_SHOWN, Errors, FieldError, clean_text, quoted
 from tui.i18n import _
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -28,7 +28,7 @@ MAX_FILE_BYTES = 200 * 1024 * 1024
 def _kind(ctx: Context, kind: str) -> str:
     if kind not in ctx.config.document_kinds:
         raise FieldError(_("Unknown document kind {kind}; choose from {known}.").format(
-            kind=kind, known=", ".join(ctx.config.document_kinds)))
+            kind=quoted(kind), known=", ".join(ctx.config.document_kinds)))
     return kind
 
 
@@ -40,16 +40,17 @@ def _reminder(value: date | str | None) -> date | None:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise FieldError(_("Not a date (YYYY-MM-DD): {value}").format(value=value)) from None
+        raise FieldError(_("Not a date (YYYY-MM-DD): {value}").format(
+            value=quoted(value))) from None
 
 
 def _source(path: str | os.PathLike) -> Path:
     source = Path(path).expanduser()
     if not source.is_file():
-        raise FieldError(_("No file at {path}.").format(path=source))
+        raise FieldError(_("No file at {path}.").format(path=quoted(source, PATH_SHOWN)))
     if source.stat().st_size > MAX_FILE_BYTES:
         raise FieldError(_("{path} is larger than {limit} MB.").format(
-            path=source, limit=MAX_FILE_BYTES // (1024 * 1024)))
+            path=quoted(source, PATH_SHOWN), limit=MAX_FILE_BYTES // (1024 * 1024)))
     return source
 
 

@@ -12,7 +12,7 @@ from tui.domain.errors import AlreadyAssigned, Conflict, NotFound, ValidationErr
 from tui.domain.models import Assignment, Customer, Equipment, utcnow
 from tui.domain.permissions import require
 from tui.domain.services._base import audit, changed_fields, snapshot, versioned_update, write
-from tui.domain.validation import LIMITS, Errors, FieldError, clean_text
+from tui.domain.validation import LIMITS, Errors, FieldError, clean_text, quoted
 from tui.i18n import _
 
 TEXT_FIELDS = ("serial", "name", "make", "model", "type")
@@ -38,7 +38,7 @@ def _year(value) -> int | None:
     try:
         year = int(str(value).strip())
     except ValueError:
-        raise FieldError(_("Not a year: {value}").format(value=value)) from None
+        raise FieldError(_("Not a year: {value}").format(value=quoted(value))) from None
     if not 1900 <= year <= utcnow().year + 1:
         raise FieldError(_("The year must be between 1900 and {last}.").format(
             last=utcnow().year + 1))
@@ -285,7 +285,7 @@ def _fleet_filters(text: str, type: str | None, holding: str) -> tuple[str, list
     """WHERE over ``equipment e`` alone: holders are only joined for the rows shown."""
     if holding not in HOLDINGS:
         raise ValidationError({"holding": _("Unknown holding filter {value}; expected one of: "
-                                            "{known}.").format(value=holding,
+                                            "{known}.").format(value=quoted(holding),
                                                                known=", ".join(HOLDINGS))})
     clauses = {
         "all": ["e.retired_at IS NULL"],
@@ -326,7 +326,7 @@ def search_equipment(ctx: Context, text: str = "", *, type: str | None = None,
     text = text or ""
     if sort not in FLEET_SORTS:
         raise ValidationError({"sort": _("Unknown sort {value}; expected one of: {known}.").format(
-            value=sort, known=", ".join(FLEET_SORTS))})
+            value=quoted(sort), known=", ".join(FLEET_SORTS))})
     where, params = _fleet_filters(text, type, holding)
     db = ctx.db
     source = f"equipment e{_HOLDER_JOIN}" if sort == "holder" else "equipment e"

@@ -26,6 +26,7 @@ Rules kept here, and only here:
 
 from __future__ import annotations
 
+import decimal
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from tui.domain.errors import Conflict, NotFound, ValidationError
 from tui.domain.models import Contact, Customer, Estimate, EstimateLine, EstimateSequence, utcnow
 from tui.domain.permissions import require
 from tui.domain.services._base import audit, changed_fields, snapshot, versioned_update, write
-from tui.domain.validation import LIMITS, Errors, FieldError, clean_text
+from tui.domain.validation import LIMITS, Errors, FieldError, clean_text, quoted
 from tui.i18n import N_, _
 
 STATUSES: dict[str, str] = {
@@ -58,6 +59,11 @@ MAX_LINES = 500
 QUANTITY_PLACES = 3
 MAX_QUANTITY = Decimal(1_000_000)
 MAX_AMOUNT_MINOR = 10 ** 15  # per line, per unit price and per total: far beyond any estimate
+MAX_AMOUNT_DIGITS = 18  # 10 ** 19 or more (adjusted() > 18) is past MAX_AMOUNT_MINOR in any currency
+# Exact arithmetic for amounts: no rounding to 28 digits (1.000…001 is not 1) and no
+# overflow or underflow for the exponents a Decimal may carry.
+_EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN,
+                         traps=[decimal.InvalidOperation])
 # ISO 4217 minor units where they are not 2 (pycountry does not carry them).
 MINOR_UNITS: dict[str, int] = {
     **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF",
@@ -84,7 +90,7 @@ def parse_decimal(value: object) -> Decimal:
     a point appear, the last one is. Spaces, apostrophes and underscores group digits.
     """
     if isinstance(value, bool):
-        raise FieldError(_("Not a number: {value}").format(value=value))
+        raise FieldError(_("Not a number: {value}").format(value=quoted(value)))
     if isinstance(value, Decimal):
         number = value
     elif isinstance(value, int):
@@ -101,10 +107,10 @@ def parse_decimal(value: object) -> Decimal:
         elif plain.count(",") == 1:
             plain = plain.replace(",", ".")
         if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", plain):
-            raise FieldError(_("Not a number: {value}").format(value=text))
+            raise FieldError(_("Not a number: {value}").format(value=quoted(text)))
         number = Decimal(plain)
     if not number.is_finite():
-        raise FieldError(_("Not a number: {value}").format(value=value))
+        raise FieldError(_("Not a number: {value}").format(value=quoted(value)))
     return number
 
 
@@ -112,8 +118,12 @@ def to_minor(value: object, currency: str) -> int:
     """An amount in ``currency`` as typed ("1250.50") -> whole minor units (125050)."""
     number = parse_decimal(value)
     places = minor_units(currency)
-    minor = number.scaleb(places)
-    if minor != minor.to_integral_value():
+    # Checked before scaling: a Decimal given with a huge exponent ("1E+999999999") would
+    # overflow scaleb() in the default context instead of being refused.
+    if not number.is_zero() and number.adjusted() > MAX_AMOUNT_DIGITS:
+        raise FieldError(_("The amount is too large."))
+    minor = number.scaleb(places, context=_EXACT)
+    if minor != minor.to_integral_value(context=_EXACT):
         raise FieldError(_places_message(currency, places))
     if abs(minor) > MAX_AMOUNT_MINOR:
         raise FieldError(_("The amount is too large."))
@@ -307,7 +317,8 @@ def _issued_on(value: date | str | None) -> date:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise FieldError(_("Not a date (YYYY-MM-DD): {value}").format(value=value)) from None
+        raise FieldError(_("Not a date (YYYY-MM-DD): {value}").format(
+            value=quoted(value))) from None
 
 
 def _validate(draft: EstimateDraft, currency: str) -> tuple[dict, list[dict]]:
@@ -426,7 +437,7 @@ def search_estimates(ctx: Context, text: str = "", *, customer_id: int | None = 
     require(ctx.actor, "estimate.view")
     if status is not None and status not in STATUS_FILTERS:
         raise ValidationError({"status": _("Unknown status {value}; expected one of: "
-                                           "{known}.").format(value=status,
+                                           "{known}.").format(value=quoted(status),
                                                               known=", ".join(STATUS_FILTERS))})
     query = Estimate.select()
     for word in (text or "").split():
@@ -509,7 +520,7 @@ def set_status(ctx: Context, estimate_id: int, expected_version: int, status: st
     with write(ctx, "estimate.edit"):
         if status not in STATUSES:
             raise ValidationError({"status": _("Unknown status {value}; expected one of: "
-                                               "{known}.").format(value=status,
+                                               "{known}.").format(value=quoted(status),
                                                                   known=", ".join(STATUSES))})
         current = _get(estimate_id)
         before = snapshot(current)

@@ -32,7 +32,7 @@ from tui.domain.models import (
 from tui.domain.permissions import require
 from tui.domain.services._base import audit, snapshot, write
 from tui.domain.services.outbox import enqueue
-from tui.domain.validation import Errors, FieldError, clean_text
+from tui.domain.validation import LIMITS, Errors, FieldError, clean_text, quoted
 from tui.i18n import _
 
 MESSAGE_LIMIT = 2000
@@ -65,12 +65,16 @@ def parse_time(value: object) -> datetime:
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            raise FieldError(_('Not a date and time: "{value}" (write e.g. 2026-03-01T14:30:00Z)'
-                               ).format(value=value)) from None
+            raise FieldError(_("Not a date and time: {value} (write e.g. 2026-03-01T14:30:00Z)"
+                               ).format(value=quoted(value))) from None
     else:
         raise FieldError(_("Expected a date and time such as 2026-03-01T14:30:00Z."))
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        except OverflowError:  # an offset that pushes it before year 1 or past 9999
+            raise FieldError(_("{value} is out of range once converted to UTC.").format(
+                value=quoted(value))) from None
     if moment > utcnow() + FUTURE_TOLERANCE:
         raise FieldError(_("{moment} is in the future.").format(moment=format_time(moment)))
     if moment.year < 1970:
@@ -81,8 +85,8 @@ def parse_time(value: object) -> datetime:
 def _event_type(ctx: Context, value: object) -> str:
     key = clean_text(value, limit=50, required=True)
     if key not in ctx.config.event_types:
-        raise FieldError(_('Unknown event type "{value}"; expected one of: {known}.').format(
-            value=key, known=", ".join(ctx.config.event_types)))
+        raise FieldError(_("Unknown event type {value}; expected one of: {known}.").format(
+            value=quoted(key), known=", ".join(ctx.config.event_types)))
     return key
 
 
@@ -94,8 +98,8 @@ def _machine(equipment_id: int | None, serial: str | None) -> Equipment:
         return machine
     machine = Equipment.get_or_none(Equipment.serial == (serial or "").strip())
     if machine is None:
-        raise ValidationError({"serial": _('No machine has the serial number "{serial}".').format(
-            serial=serial)})
+        raise ValidationError({"serial": _("No machine has the serial number {serial}.").format(
+            serial=quoted(serial, LIMITS["serial"]))})
     return machine
 
 
@@ -185,8 +189,8 @@ def record_event(ctx: Context, *, type: str, message: str = "", equipment_id: in
         errors.raise_if_any()
         if external_id and (EquipmentEvent.select()
                             .where(EquipmentEvent.external_id == external_id).exists()):
-            raise AlreadyRecorded({"id": _('Event "{id}" is already recorded.').format(
-                id=external_id)})
+            raise AlreadyRecorded({"id": _("Event {id} is already recorded.").format(
+                id=quoted(external_id, EXTERNAL_ID_LIMIT))})
         holder = holder_at(machine.id, values["occurred_at"])
         event = EquipmentEvent.create(
             equipment=machine, **values, source=source, external_id=external_id,
@@ -269,8 +273,8 @@ def parse_line(raw: bytes | str, number: int) -> dict:
         raise FieldError(_('expected an object such as {"serial": "...", "type": "alarm"}'))
     unknown = [key for key in data if key not in INGEST_KEYS]
     if unknown:
-        raise FieldError(_('unknown key "{key}"; expected: {known}').format(
-            key=unknown[0], known=", ".join(INGEST_KEYS)))
+        raise FieldError(_("unknown key {key}; expected: {known}").format(
+            key=quoted(unknown[0]), known=", ".join(INGEST_KEYS)))
     for key in ("serial", "type"):
         if not isinstance(data.get(key), str) or not data[key].strip():
             raise FieldError(_('"{key}" is required and must be text').format(key=key))

@@ -31,7 +31,7 @@ from tui.domain.models import Contact, Customer, Project, utcnow
 from tui.domain.permissions import require
 from tui.domain.services._base import audit, changed_fields, snapshot, versioned_update, write
 from tui.domain.services.estimates import minor_to_text, to_minor
-from tui.domain.validation import LIMITS, Errors, FieldError, clean_text
+from tui.domain.validation import LIMITS, Errors, FieldError, clean_text, quoted
 from tui.i18n import N_, _
 
 STATES: dict[str, str] = {"open": N_("Open"), "closed": N_("Closed")}
@@ -156,7 +156,8 @@ def _date(value: date | str | None) -> date | None:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise FieldError(_("Not a date (YYYY-MM-DD): {value}").format(value=value)) from None
+        raise FieldError(_("Not a date (YYYY-MM-DD): {value}").format(
+            value=quoted(value))) from None
 
 
 def _budget(value: object, currency: str) -> int | None:
@@ -225,7 +226,7 @@ def list_projects(ctx: Context, state: str | None = "open", *, customer_id: int 
     require(ctx.actor, "project.view")
     if state is not None and state not in STATES:
         raise ValidationError({"state": _("Unknown state {value}; expected one of: "
-                                          "{known}.").format(value=state,
+                                          "{known}.").format(value=quoted(state),
                                                              known=", ".join(STATES))})
     query = Project.select(Project, Customer.name).join(Customer)
     if state is not None:

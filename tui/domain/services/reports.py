@@ -22,6 +22,7 @@ from tui.domain.context import Context
 from tui.domain.errors import ValidationError
 from tui.domain.permissions import require
 from tui.domain.services.estimates import OPEN_STATUSES
+from tui.domain.validation import quoted
 from tui.i18n import N_, _, current_language
 
 DIMENSIONS = {"group": N_("Group"), "segment": N_("Segment")}
@@ -55,7 +56,7 @@ def report_by(ctx: Context, dimension: str) -> list[ReportRow]:
         require(ctx.actor, permission)
     if dimension not in _BUCKETS:
         raise ValidationError({"by": _("Unknown report {value}; expected one of: {known}.")
-                               .format(value=dimension, known=", ".join(DIMENSIONS))})
+                               .format(value=quoted(dimension), known=", ".join(DIMENSIONS))})
     buckets = _BUCKETS[dimension]
     db = ctx.db
 

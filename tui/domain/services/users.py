@@ -11,7 +11,7 @@ from tui.domain.errors import IdentityRefused, NotFound, ValidationError
 from tui.domain.permissions import require
 from tui.domain.models import AuditEvent, User
 from tui.domain.services._base import audit, changed_fields, snapshot, write
-from tui.domain.validation import LIMITS, Errors, clean_text
+from tui.domain.validation import LIMITS, Errors, clean_text, quoted
 from tui.i18n import _
 
 LOGIN_PATTERN = re.compile(r"^[a-z_][a-z0-9_.-]*\$?$", re.IGNORECASE)  # POSIX-ish user names
@@ -58,7 +58,7 @@ def _check_role(ctx: Context, role: str, errors: Errors) -> None:
         errors.add(
             "role",
             _("Unknown role {role}; roles are: {roles}.").format(
-                role=role, roles=", ".join(ctx.config.roles)
+                role=quoted(role), roles=", ".join(ctx.config.roles)
             ),
         )
 
