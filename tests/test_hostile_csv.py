@@ -9,7 +9,6 @@ tests/test_import_values.py holds the hand-picked cases; this file generates the
 
 from __future__ import annotations
 
-import csv
 import re
 
 import pytest
@@ -43,8 +42,6 @@ def read_all(path, **options) -> tuple[object, list] | None:
         return None
     assert source.headers and source.header_line >= 1
     assert source.encoding in ("utf-8", "utf-8-sig", "cp1252", "latin-1")
-    if blank_cells_before_header(source):
-        return None  # the known bug: test_a_row_of_empty_cells_before_the_header_...
     try:
         rows = list(source.rows())
     except ImportFileError as error:
@@ -55,18 +52,6 @@ def read_all(path, **options) -> tuple[object, list] | None:
     assert all(len(values) >= len(source.headers) for _line, values in rows)
     assert all(isinstance(v, str) for _line, values in rows for v in values)
     return source, rows
-
-
-def blank_cells_before_header(source) -> bool:
-    """A row of two or more empty cells before the header (rows() mistakes it for one)."""
-    with source.path.open("r", encoding=source.encoding, newline="") as handle:
-        reader = csv.reader(handle, delimiter=source.delimiter)
-        for values in reader:
-            if reader.line_num >= source.header_line:
-                return False
-            if len(values) > 1 and not any(v.strip() for v in values):
-                return True
-    return False
 
 
 @PROPERTY
@@ -210,9 +195,6 @@ def test_a_field_beyond_the_csv_limit_names_its_line(tmp_path):
         list(open_csv(path).rows())
 
 
-@pytest.mark.xfail(strict=True, reason="tui/domain/imports/reading.py:64-67: rows() takes a row "
-                   "of empty cells (',,' as spreadsheets export a blank row) for the header, "
-                   "which _header skips, so the real header is yielded as data")
 def test_a_row_of_empty_cells_before_the_header_is_not_the_header(tmp_path):
     path = tmp_path / "blank-first.csv"
     path.write_text(",,\nName,City,Phone\nAcme,Lyon,+4512345678\n")
@@ -221,13 +203,54 @@ def test_a_row_of_empty_cells_before_the_header_is_not_the_header(tmp_path):
     assert list(source.rows()) == [(3, ["Acme", "Lyon", "+4512345678"])]
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeDecodeError,
-                   reason="tui/domain/imports/reading.py:61-77: rows() catches csv.Error only; "
-                   "a forced encoding (open_csv(encoding=...)) the file does not fit past the "
-                   "first chunk, or a file changed since open_csv, raises UnicodeDecodeError")
 def test_an_encoding_that_does_not_fit_later_in_the_file_names_the_line(tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes(b"Name,City\n" + b"A,B\n" * 20_000 + b"Caf\xe9,X\n")
     source = open_csv(path, encoding="utf-8")
     with pytest.raises(ImportFileError, match="line 20002"):
         list(source.rows())
+
+
+@pytest.mark.parametrize("blank", [",,", ";;;", " , ,", ",\r\n,,", '"",""'])
+def test_rows_of_empty_cells_before_the_header_are_skipped_as_open_csv_does(tmp_path, blank):
+    path = tmp_path / "blank-first.csv"
+    delimiter = ";" if ";" in blank else ","
+    path.write_text(f"{blank}\n\nName{delimiter}City\nAcme{delimiter}Lyon\n", newline="")
+    source = open_csv(path, delimiter=delimiter)
+    header_line = 2 + blank.count("\n")
+    assert source.headers == ("Name", "City") and source.header_line == header_line + 1
+    assert list(source.rows()) == [(header_line + 2, ["Acme", "Lyon"])]
+
+
+@pytest.mark.parametrize("terminator", [b"\n", b"\r\n", b"\r"])
+def test_the_undecodable_line_is_named_whatever_ends_lines(tmp_path, terminator):
+    path = tmp_path / "latin.csv"
+    lines = [b"Name,City"] + [b"A,B"] * 30_000 + [b"Caf\xe9,X", b"C,D"]
+    path.write_bytes(terminator.join(lines) + terminator)
+    source = open_csv(path, encoding="utf-8")
+    with pytest.raises(ImportFileError, match=r'"latin\.csv", line 30002: not utf-8 text'):
+        list(source.rows())
+
+
+def test_a_file_changed_or_removed_since_open_csv_is_refused_with_a_sentence(tmp_path):
+    path = tmp_path / "moving.csv"
+    path.write_bytes(b"Name,City\nA,B\nC,D\n")
+    source = open_csv(path)
+    assert source.encoding == "utf-8"
+    path.write_bytes(b"Name,City\nA,B\n\xff\xfe,D\n")
+    with pytest.raises(ImportFileError, match="line 3"):
+        list(source.rows())
+    path.unlink()
+    with pytest.raises(ImportFileError, match="Cannot read"):
+        list(source.rows())
+
+
+@pytest.mark.parametrize("name", ["evil\x1b[2J.csv", "bell\x07.csv"])
+def test_file_names_in_refusals_are_inert(tmp_path, name):
+    with pytest.raises(ImportFileError) as caught:
+        open_csv(tmp_path / name)
+    assert "\x1b" not in str(caught.value) and "\x07" not in str(caught.value)
+    assert "No file" in str(caught.value) and ("\\x1b" in str(caught.value)
+                                               or "\\x07" in str(caught.value))
+    with pytest.raises(ImportFileError, match=r"Unsupported delimiter \"\\x1b\""):
+        open_csv(__file__, delimiter="\x1b")

@@ -17,11 +17,13 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from tui.domain.errors import ClientbookError
+from tui.domain.validation import PATH_SHOWN, quoted
 from tui.i18n import _
 
 DELIMITERS = (",", ";", "\t")
@@ -52,29 +54,68 @@ class CsvFile:
 
     def rows(self, *, after_line: int = 0) -> Iterator[tuple[int, list[str]]]:
         """``(line, values)`` for every data row; rows starting on or before ``after_line``
-        are skipped (a resumed import). Short rows are padded to the header's width."""
+        are skipped (a resumed import). Short rows are padded to the header's width.
+
+        Rows up to the header are skipped as ``open_csv`` found them (``_header``): blank
+        lines and rows of empty cells (",," is how a spreadsheet exports a blank row). A
+        byte the encoding cannot read (a forced encoding that stops fitting past the
+        sample, or a file changed since ``open_csv``) raises ImportFileError naming its
+        line, as a broken row does.
+        """
         width = len(self.headers)
-        with self.path.open("r", encoding=self.encoding, newline="") as handle:
-            reader = csv.reader(handle, delimiter=self.delimiter)
-            end = 0
-            seen_header = False
-            try:
+        end = 0
+        try:
+            with self.path.open("r", encoding=self.encoding, newline="") as handle:
+                reader = csv.reader(handle, delimiter=self.delimiter)
                 for values in reader:
                     start, end = end + 1, reader.line_num
-                    if not values or (len(values) == 1 and not values[0].strip()):
+                    if start <= self.header_line:
                         continue
-                    if not seen_header:
-                        seen_header = True
+                    if not values or (len(values) == 1 and not values[0].strip()):
                         continue
                     if start <= after_line:
                         continue
                     if len(values) < width:
                         values = values + [""] * (width - len(values))
                     yield start, values
-            except csv.Error as error:
-                raise ImportFileError(_("{file}, line {line}: cannot read the CSV ({reason}).")
-                                      .format(file=self.path.name, line=end + 1,
-                                              reason=error)) from None
+        except csv.Error as error:
+            raise ImportFileError(_("{file}, line {line}: cannot read the CSV ({reason}).")
+                                  .format(file=quoted(self.path.name, PATH_SHOWN), line=end + 1,
+                                          reason=error)) from None
+        except UnicodeDecodeError as error:
+            line = _undecodable_line(self.path, self.encoding) or end + 1
+            raise ImportFileError(_("{file}, line {line}: not {encoding} text ({reason}); "
+                                    "give the file's encoding, or save it as UTF-8.")
+                                  .format(file=quoted(self.path.name, PATH_SHOWN), line=line,
+                                          encoding=self.encoding, reason=error.reason)) from None
+        except OSError as error:
+            raise ImportFileError(_("Cannot read {path}: {reason}").format(
+                path=quoted(self.path, PATH_SHOWN), reason=error.strerror or error)) from None
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _undecodable_line(path: Path, encoding: str) -> int | None:
+    """The line holding the first byte ``encoding`` cannot decode, counted as csv counts
+    lines (CR, LF or CR LF ends one); None when the whole file decodes (or cannot be read)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    breaks = 0
+    try:
+        with path.open("rb") as handle:
+            while piece := handle.readline(CHUNK):
+                try:
+                    text = decoder.decode(piece)
+                except UnicodeDecodeError as error:
+                    good = piece[:max(error.start, 0)].decode(encoding, errors="replace")
+                    return breaks + len(_LINE_BREAK.findall(good)) + 1
+                breaks += len(_LINE_BREAK.findall(text))
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return breaks + 1
+    except OSError:
+        return None
+    return None
 
 
 def detect_encoding(path: Path) -> str:
@@ -143,9 +184,10 @@ def open_csv(path: str | Path, *, delimiter: str | None = None,
     """Look at ``path`` and describe how to read it; ``delimiter``/``encoding`` force a choice."""
     path = Path(path).expanduser()
     if not path.exists():
-        raise ImportFileError(_("No file {path}.").format(path=path))
+        raise ImportFileError(_("No file {path}.").format(path=quoted(path, PATH_SHOWN)))
     if path.is_dir():
-        raise ImportFileError(_("{path} is a folder, not a CSV file.").format(path=path))
+        raise ImportFileError(_("{path} is a folder, not a CSV file.").format(
+            path=quoted(path, PATH_SHOWN)))
     try:
         encoding = encoding or detect_encoding(path)
         sha256, total = _hash_and_count(path)
@@ -157,19 +199,22 @@ def open_csv(path: str | Path, *, delimiter: str | None = None,
                     break
     except OSError as error:
         raise ImportFileError(_("Cannot read {path}: {reason}").format(
-            path=path, reason=error.strerror or error)) from None
-    except (LookupError, UnicodeDecodeError) as error:
+            path=quoted(path, PATH_SHOWN), reason=error.strerror or error)) from None
+    except LookupError:
+        raise ImportFileError(_("Unknown encoding {encoding}: give a Python codec name such as "
+                                "utf-8 or cp1252.").format(encoding=quoted(encoding))) from None
+    except UnicodeDecodeError as error:
         raise ImportFileError(_("Cannot read {path} as {encoding}: {reason}").format(
-            path=path, encoding=encoding, reason=error)) from None
+            path=quoted(path, PATH_SHOWN), encoding=encoding, reason=error)) from None
     if delimiter is None:
         delimiter = detect_delimiter([line for line in sample if line.strip()][:SNIFF_LINES])
     if delimiter not in DELIMITERS:
-        raise ImportFileError(_("Unsupported delimiter {value!r}: use a comma, a semicolon or a "
-                                "tab.").format(value=delimiter))
+        raise ImportFileError(_("Unsupported delimiter {value}: use a comma, a semicolon or a "
+                                "tab.").format(value=quoted(delimiter)))
     headers, header_line = _header(path, encoding, delimiter)
     if not headers:
         raise ImportFileError(_("{path} is empty: the first line must name the columns.")
-                              .format(path=path))
+                              .format(path=quoted(path, PATH_SHOWN)))
     return CsvFile(path, encoding, delimiter, headers, header_line, total, sha256)
 
 
@@ -184,5 +229,6 @@ def _header(path: Path, encoding: str, delimiter: str) -> tuple[tuple[str, ...],
                     return tuple(v.strip() for v in values), start
         except csv.Error as error:
             raise ImportFileError(_("{file}, line {line}: cannot read the CSV ({reason}).")
-                                  .format(file=path.name, line=end + 1, reason=error)) from None
+                                  .format(file=quoted(path.name, PATH_SHOWN), line=end + 1,
+                                          reason=error)) from None
     return (), 0
