@@ -399,11 +399,6 @@ def test_the_copy_made_before_a_migration_is_as_private_as_the_database(tmp_path
     assert mode(backup) == 0o640
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "tui/domain/services/documents.py stores a document with tempfile (0600, its adder's "
-    "alone) in folders made with the umask (2755 under umask 022): in a shared folder the "
-    "other operators can neither read it nor add to its folder. It should use "
-    "database.file_mode_for(folder) and database.make_data_dir(folder)."))
 def test_document_files_in_a_shared_folder_are_the_groups(tmp_path, config):
     from tui.domain.services.customers import create_customer
     from tui.domain.services.documents import add_document, document_file
@@ -422,6 +417,31 @@ def test_document_files_in_a_shared_folder_are_the_groups(tmp_path, config):
         assert mode(shared / "team.db") == 0o660
         assert (mode(ctx.db.files_dir), mode(stored.parent), mode(stored)) == (
             0o2770, 0o2770, 0o660)
+    finally:
+        ctx.db.close()
+        os.umask(old)
+
+
+def test_document_files_elsewhere_are_their_owners_alone(tmp_path, config):
+    """Outside a shared folder the store is private whatever the umask (0 here would give
+    0777 folders), and storing the same file again leaves one private copy."""
+    from tui.domain.services.customers import create_customer
+    from tui.domain.services.documents import add_document, document_file
+
+    source = tmp_path / "insurance.pdf"
+    source.write_bytes(b"%PDF-1.4 insurance")
+    old = os.umask(0)
+    ctx = new_database(tmp_path / "own.db", config)
+    try:
+        customer = create_customer(ctx, CustomerDraft(name="Private Hire", billing_country="DK"))
+        first = add_document(ctx, customer.id, "Insurance", "insurance", file=source)
+        again = add_document(ctx, customer.id, "Insurance (copy)", "insurance", file=source)
+        stored = document_file(ctx, first.id)
+        assert document_file(ctx, again.id) == stored
+        assert (mode(ctx.db.files_dir), mode(stored.parent), mode(stored)) == (
+            0o700, 0o700, 0o600)
+        assert sorted(p.name for p in ctx.db.files_dir.rglob("*") if p.is_file()) == [
+            stored.name]  # no temporary file left behind
     finally:
         ctx.db.close()
         os.umask(old)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 from datetime import date
 from pathlib import Path
 
 from tui.domain.context import Context
+from tui.domain.database import file_mode_for, make_data_dir
 from tui.domain.errors import NotFound
 from tui.domain.models import AdminDocument, Customer
 from tui.domain.permissions import require
@@ -59,22 +59,39 @@ def blob_path(ctx: Context, sha256: str) -> Path:
 
 
 def store_file(ctx: Context, source: Path) -> tuple[str, int]:
-    """Copy ``source`` into the store under its SHA-256; return (digest, size)."""
+    """Copy ``source`` into the store under its SHA-256; return (digest, size).
+
+    Needs ``document.edit``, as adding a document does: the store is written for
+    documents only. The store's folders are made by ``make_data_dir`` and each file
+    gets ``file_mode_for`` the store, whatever the umask: beside a database in a shared
+    folder (set-group-ID, see database.py) the group's (2770 folders, 0660 files), so
+    every operator can read and add documents; elsewhere the owner's alone (0700, 0600).
+    """
+    require(ctx.actor, "document.edit")
     digest = hashlib.sha256()
-    store = ctx.db.files_dir
-    store.mkdir(parents=True, exist_ok=True)
+    store = make_data_dir(ctx.db.files_dir)
     with source.open("rb") as reader, tempfile.NamedTemporaryFile(dir=store, delete=False) as tmp:
-        for chunk in iter(lambda: reader.read(1 << 20), b""):
-            digest.update(chunk)
-            tmp.write(chunk)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-    target = blob_path(ctx, digest.hexdigest())
-    target.parent.mkdir(exist_ok=True)
-    if target.exists():
-        os.unlink(tmp.name)
-    else:
-        shutil.move(tmp.name, target)
+        try:
+            for chunk in iter(lambda: reader.read(1 << 20), b""):
+                digest.update(chunk)
+                tmp.write(chunk)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        except BaseException:
+            os.unlink(tmp.name)
+            raise
+    try:
+        target = blob_path(ctx, digest.hexdigest())
+        make_data_dir(target.parent)
+        if target.exists():
+            os.unlink(tmp.name)
+        else:
+            os.chmod(tmp.name, file_mode_for(store))
+            os.replace(tmp.name, target)
+    except BaseException:
+        if os.path.exists(tmp.name):
+            os.unlink(tmp.name)
+        raise
     return digest.hexdigest(), target.stat().st_size
 
 
