@@ -40,6 +40,9 @@ class ClientbookApp(App[None]):
         # Searches and other reads that may take a moment run here, off the UI
         # thread, on one connection that stays open (and warm) for the session.
         self.query_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="queries")
+        # Saves waiting for another program's lock (tui/lock_wait.py): (node id, method) ->
+        # the moment they give up.
+        self.lock_waits: dict[tuple[int, str], float] = {}
         from tui.commands import ClientbookCommands
 
         self.COMMANDS = App.COMMANDS | {ClientbookCommands}

@@ -28,7 +28,8 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -70,6 +71,18 @@ class DatabaseLocked(DatabaseError):
         super().__init__(
             _("{path} is held by another program: it stayed locked for {seconds:.0f} s, so "
               "nothing was saved. Try again in a moment.").format(path=path, seconds=seconds))
+
+
+class LockBusy(Exception):
+    """The lock was not free within a ``brief_lock_wait``: nothing was done, try later.
+
+    Not a ClientbookError on purpose: the screens' own error handling must not swallow it;
+    tui/lock_wait.py catches it, waits for the lock off the screen's thread, and runs the
+    save again."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        super().__init__(str(path))
 
 
 def is_busy(error: BaseException) -> bool:
@@ -123,6 +136,19 @@ class ClientbookDatabase(peewee.SqliteDatabase):
                              else lock_timeout)
         self.lock_stats = LockStats()
         self._stats_lock = threading.Lock()
+        self._brief = threading.local()  # this thread's brief_lock_wait, if any
+
+    @contextmanager
+    def brief_lock_wait(self, seconds: float) -> Iterator[None]:
+        """Within the block, on this thread, a write waits at most ``seconds`` for another
+        program's lock and then raises LockBusy (before anything was done) instead of
+        waiting up to ``lock_timeout``: a screen must not freeze while it waits."""
+        outer = getattr(self._brief, "seconds", None)
+        self._brief.seconds = seconds
+        try:
+            yield
+        finally:
+            self._brief.seconds = outer
 
     # -- waiting for locks
 
@@ -165,8 +191,11 @@ class ClientbookDatabase(peewee.SqliteDatabase):
 
         With ``sqlite_waits``, each try also waits in SQLite's busy handler (up to the
         busy timeout, never past the deadline)."""
-        deadline = started + self.lock_timeout
+        brief = getattr(self._brief, "seconds", None)
+        deadline = started + (self.lock_timeout if brief is None else min(brief, self.lock_timeout))
         attempt = 0
+        if brief is not None and sqlite_waits:  # SQLite's own wait must not outlast it
+            self._set_busy_timeout(max(0.0, deadline - time.monotonic()))
         try:
             while True:
                 try:
@@ -176,6 +205,8 @@ class ClientbookDatabase(peewee.SqliteDatabase):
                         raise
                     now = time.monotonic()
                     if now >= deadline - 0.001:
+                        if brief is not None:
+                            raise LockBusy(self.path) from None
                         with self._stats_lock:
                             self.lock_stats.gave_up += 1
                         raise DatabaseLocked(self.path, now - started) from None
@@ -187,7 +218,7 @@ class ClientbookDatabase(peewee.SqliteDatabase):
                     remaining = deadline - time.monotonic()
                     self._set_busy_timeout(min(self._timeout, remaining))
         finally:
-            if attempt and sqlite_waits:
+            if (attempt or brief is not None) and sqlite_waits:
                 self._set_busy_timeout(self._timeout)
 
     def _busy_milliseconds(self, seconds: float | None = None) -> int:

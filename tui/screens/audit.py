@@ -33,6 +33,7 @@ from tui.domain.services.audit import (
     restore_customer,
 )
 from tui.i18n import _
+from tui.lock_wait import waits_for_lock
 from tui.messages import CustomersChanged
 from tui.widgets.audit_detail import AuditDetailDialog
 from tui.widgets.confirm import ConfirmDialog
@@ -368,6 +369,7 @@ class AuditScreen(Screen):
                                "\n".join(state.describe()), _("Restore"), danger=False)
         self.app.push_screen(dialog, partial(self._restore_confirmed, audit_id, False))
 
+    @waits_for_lock
     def _restore_confirmed(self, audit_id: int, allow_duplicate: bool,
                            confirmed: bool | None) -> None:
         if not confirmed:

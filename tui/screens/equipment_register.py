@@ -29,6 +29,7 @@ from tui.domain.services.equipment import (
     search_equipment,
 )
 from tui.i18n import _
+from tui.lock_wait import waits_for_lock
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.equipment_form import MachineEditing
 from tui.widgets.footer import KeysFooter
@@ -310,7 +311,8 @@ class EquipmentRegisterScreen(MachineEditing, Screen):
             self.notify(refusal, severity="error", markup=False)
             return
 
-        def answered(confirmed: bool | None) -> None:
+        @waits_for_lock
+        def answered(self, confirmed: bool | None) -> None:
             if not confirmed:
                 return
             try:
@@ -325,7 +327,7 @@ class EquipmentRegisterScreen(MachineEditing, Screen):
         self.app.push_screen(ConfirmDialog(
             _("Delete machine {serial}?").format(serial=row.serial),
             _("It has no history, so it is removed for good (the audit trail keeps a copy)."),
-            _("Delete")), answered)
+            _("Delete")), partial(answered, self))
 
     def palette_actions(self) -> list[tuple[str, object]]:
         """(label, callback) for the command palette: what this role may do here."""

@@ -28,6 +28,7 @@ from tui.domain.services.estimates import (COPIED_FIELDS, STATUSES, EstimateDraf
                                            format_amount, get_estimate, set_status,
                                            status_label, update_estimate)
 from tui.i18n import _, current_language, ngettext
+from tui.lock_wait import waits_for_lock
 from tui.widgets.address_fields import FieldRow, show_field_errors
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.conflict import OVERWRITE, RELOAD, ConflictDialog
@@ -328,6 +329,7 @@ class EstimateScreen(ProposalExport, Screen):
             select.expanded = True
 
     @on(Select.Changed, "#estimate-status")
+    @waits_for_lock
     def status_changed(self, event: Select.Changed) -> None:
         wanted = event.value
         if wanted is Select.NULL or wanted == self.status or self.estimate_id is None:
@@ -346,6 +348,7 @@ class EstimateScreen(ProposalExport, Screen):
         self.show_meta()
 
     # -- saving ----------------------------------------------------------------------------
+    @waits_for_lock
     def action_save(self) -> None:
         if self.check_action("save", ()) is not True:
             return

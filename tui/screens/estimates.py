@@ -22,6 +22,7 @@ from tui.domain.errors import ClientbookError
 from tui.domain.services.estimates import (STATUSES, EstimatePage, EstimateRow, delete_estimate,
                                            format_amount, search_estimates, status_label)
 from tui.i18n import _, current_language
+from tui.lock_wait import waits_for_lock
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.footer import KeysFooter
 from tui.widgets.paged_table import PagedTable
@@ -265,7 +266,8 @@ class EstimatesScreen(Screen):
         if row is None or not permitted(self, "estimate.edit"):
             return
 
-        def answered(confirmed: bool | None) -> None:
+        @waits_for_lock
+        def answered(self, confirmed: bool | None) -> None:
             if not confirmed:
                 return
             try:
@@ -283,7 +285,7 @@ class EstimatesScreen(Screen):
             _("{title} for {customer}, {total}. Its lines go with it and its number is not "
               "given again; the audit trail keeps a copy.").format(
                 title=row.title, customer=row.customer_name, total=total),
-            _("Delete")), answered)
+            _("Delete")), partial(answered, self))
 
     def palette_actions(self) -> list[tuple[str, object]]:
         """(label, callback) for the command palette: what this role may do here."""

@@ -28,6 +28,7 @@ from tui.domain.services.customers import (CustomerDraft, create_customer,
                                            validate_customer, welcome_recipients)
 from tui.domain.validation import country_name, format_phone
 from tui.i18n import N_, _, current_language, ngettext
+from tui.lock_wait import waits_for_lock
 from tui.messages import CustomersChanged
 from tui.widgets.address_fields import (AddressFields, FieldRow, focus_first_error,
                                         show_field_errors, state_label)
@@ -479,6 +480,7 @@ class NewCustomerScreen(Screen):
         """The review as plain text: one "label: value" line per row."""
         return "\n".join(f"{label}: {value}" for label, value in self.summary())
 
+    @waits_for_lock
     def action_save(self, allow_duplicate: bool = False) -> None:
         if self.step != REVIEW:
             return

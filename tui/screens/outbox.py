@@ -29,6 +29,7 @@ from tui.domain.services.outbox import (STATUSES, OutboxPage, SendReport, list_n
                                         notification_statuses, outbox_counts,
                                         retry_notifications, send_due)
 from tui.i18n import _, ngettext
+from tui.lock_wait import waits_for_lock
 from tui.widgets.footer import KeysFooter
 from tui.widgets.message_view import (STATUS_STYLES, MessageViewDialog, kind_label,
                                       status_label)
@@ -294,6 +295,7 @@ class OutboxScreen(Screen):
         if key is not None:
             self.app.push_screen(MessageViewDialog(self.page_rows[key]))
 
+    @waits_for_lock
     def action_retry(self) -> None:
         ids = sorted(self.marked) or [key for key in (self.cursor_id(),) if key is not None]
         if not ids:

@@ -29,6 +29,7 @@ from tui.domain.services.projects import (CONTACT_PLACES, ProjectClosed, Project
                                           get_project, list_projects, place_label,
                                           reopen_project, state_label, update_project)
 from tui.i18n import _, current_language
+from tui.lock_wait import waits_for_lock
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.footer import KeysFooter
 from tui.widgets.paged_table import PagedTable
@@ -336,7 +337,8 @@ class ProjectsScreen(Screen):
         if row is None or not permitted(self, "project.edit") or self.refuse_if_closed(row):
             return
 
-        def answered(confirmed: bool | None) -> None:
+        @waits_for_lock
+        def answered(self, confirmed: bool | None) -> None:
             if not confirmed:
                 return
             try:
@@ -350,7 +352,7 @@ class ProjectsScreen(Screen):
         self.app.push_screen(ConfirmDialog(
             _("Delete project {name}?").format(name=row.name),
             _("The project of {customer} is removed (the audit trail keeps a copy).").format(
-                customer=row.customer_name), _("Delete")), answered)
+                customer=row.customer_name), _("Delete")), partial(answered, self))
 
     def palette_actions(self) -> list[tuple[str, object]]:
         """(label, callback) for the command palette: what this role may do here."""

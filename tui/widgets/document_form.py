@@ -25,6 +25,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from tui.domain.errors import ClientbookError, ValidationError
 from tui.i18n import _
+from tui.lock_wait import waits_for_lock
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.footer import KeysFooter
 
@@ -120,6 +121,7 @@ class DocumentFormDialog(ModalScreen[DocumentDraft | None]):
             general.update(" ".join(extra))
             general.add_class("-shown")
 
+    @waits_for_lock
     def action_save(self) -> None:
         draft = self.current()
         try:

@@ -35,6 +35,7 @@ from tui.domain.services.equipment import (
     update_equipment,
 )
 from tui.i18n import _
+from tui.lock_wait import waits_for_lock
 from tui.widgets.address_fields import FieldRow, focus_first_error, show_field_errors
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.conflict import OVERWRITE, RELOAD, ConflictDialog
@@ -112,6 +113,7 @@ class EquipmentFormDialog(ModalScreen[object]):
         if wrong:
             focus_first_error(wrong)
 
+    @waits_for_lock
     def action_save(self) -> None:
         draft = self.current()
         try:
@@ -242,6 +244,7 @@ class MachineEditing:
             _("Retire machine {serial}?").format(serial=machine.serial), body, _("Retire")),
             answered)
 
+    @waits_for_lock
     def _run(self, call, done: str | None, equipment_id: int) -> None:
         try:
             result = call()

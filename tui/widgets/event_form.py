@@ -20,6 +20,7 @@ from textual.widgets import Button, Input, Select, Static, TextArea
 from tui.domain import models
 from tui.domain.errors import ClientbookError, ValidationError
 from tui.i18n import _, current_language
+from tui.lock_wait import waits_for_lock
 from tui.widgets.address_fields import FieldRow, focus_first_error, show_field_errors
 from tui.widgets.footer import KeysFooter
 
@@ -78,6 +79,7 @@ class EventFormDialog(ModalScreen[object]):
         if wrong:
             focus_first_error(wrong)
 
+    @waits_for_lock
     def action_save(self) -> None:
         kind, when, message = self.current()
         if not when.strip():  # an empty time would mean "now" to the service: say it instead

@@ -24,6 +24,7 @@ from textual.widgets import Button, Input, Select, Static
 from tui.domain.errors import ClientbookError, ValidationError
 from tui.domain.services.projects import CONTACT_PLACES, ContactChoice, ProjectDraft, place_label
 from tui.i18n import _, current_language
+from tui.lock_wait import waits_for_lock
 from tui.widgets.address_fields import FieldRow, focus_first_error, show_field_errors
 from tui.widgets.footer import KeysFooter
 
@@ -107,6 +108,7 @@ class ProjectFormDialog(ModalScreen[object]):
                             budget=text("budget") or None,
                             **{f"{place}_id": contact(place) for place in CONTACT_PLACES})
 
+    @waits_for_lock
     def action_save(self) -> None:
         try:
             saved = self.submit(self.current())

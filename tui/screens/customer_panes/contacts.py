@@ -25,6 +25,7 @@ from tui.domain.services.customers import get_customer
 from tui.domain.services.projects import place_label
 from tui.domain.validation import format_phone, phone_uri
 from tui.i18n import _, current_language, ngettext
+from tui.lock_wait import waits_for_lock
 from tui.messages import CustomersChanged
 from tui.widgets.confirm import ConfirmDialog
 
@@ -167,6 +168,7 @@ class ContactsPane(Vertical):
         self.app.push_screen(ContactFormDialog(region=self.phone_country,
                                                title=_("New contact")), self._add)
 
+    @waits_for_lock
     def _add(self, draft: ContactDraft | None) -> None:
         if draft is None:
             return
@@ -196,6 +198,7 @@ class ContactsPane(Vertical):
                               title=_("Edit contact")),
             lambda edited: self._edit(contact.id, version, draft, edited))
 
+    @waits_for_lock
     def _edit(self, contact_id: int, version: int, shown: ContactDraft,
               edited: ContactDraft | None) -> None:
         if edited is None or edited == shown:
@@ -244,6 +247,7 @@ class ContactsPane(Vertical):
         self.app.push_screen(ConfirmDialog(title, body, _("Delete")),
                              lambda confirmed: self._delete(ids) if confirmed else None)
 
+    @waits_for_lock
     def _delete(self, ids: list[int]) -> None:
         try:
             count = delete_contacts(self.app.ctx, ids)

@@ -26,6 +26,7 @@ from tui.domain.services.customers import (CustomerDraft, delete_customer, delet
                                            get_customer, group_names, update_customer)
 from tui.domain.validation import country_name, format_phone, requires_state
 from tui.i18n import _, current_language, ngettext
+from tui.lock_wait import waits_for_lock
 from tui.messages import CustomersChanged
 from tui.widgets.address_fields import resolve_country, subdivision_options
 from tui.widgets.confirm import ConfirmDialog
@@ -358,6 +359,7 @@ class DetailsPane(Vertical):
         self._set_editing(True)
         self.query_one("#name", Input).focus()
 
+    @waits_for_lock
     def action_save(self, allow_duplicate: bool = False) -> None:
         if not self.editing:
             return
@@ -479,6 +481,7 @@ class DetailsPane(Vertical):
             ConfirmDialog(_("Delete customer"), body, _("Delete")),
             lambda confirmed: self._delete(version, name) if confirmed else None)
 
+    @waits_for_lock
     def _delete(self, version: int, name: str) -> None:
         try:
             delete_customer(self.app.ctx, self.customer_id, version)

@@ -30,6 +30,7 @@ from tui.domain.services.documents import (
     update_document,
 )
 from tui.i18n import _, current_language, ngettext
+from tui.lock_wait import waits_for_lock
 from tui.widgets.permitted import permitted
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.document_form import DocumentDraft, DocumentFormDialog, ExportDialog
@@ -266,6 +267,7 @@ class DocumentsPane(Vertical):
         self.app.push_screen(ConfirmDialog(_("Delete document"), body, _("Delete")),
                              lambda confirmed: self.delete_confirmed(document.id, confirmed))
 
+    @waits_for_lock
     def delete_confirmed(self, document_id: int, confirmed: bool | None) -> None:
         if not confirmed:
             return

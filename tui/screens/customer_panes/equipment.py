@@ -20,6 +20,7 @@ from tui.domain.errors import AlreadyAssigned, ClientbookError
 from tui.domain.services.customers import get_customer
 from tui.domain.services.equipment import assign_equipment, open_assignments, unassign_equipment
 from tui.i18n import _, ngettext
+from tui.lock_wait import waits_for_lock
 from tui.widgets.permitted import permitted
 from tui.messages import CustomersChanged
 from tui.widgets.confirm import ConfirmDialog
@@ -180,6 +181,7 @@ class EquipmentPane(Vertical):
         title = _("Assign equipment to {customer}").format(customer=self.customer_name())
         self.app.push_screen(PickEquipmentDialog(title), self.assign_chosen)
 
+    @waits_for_lock
     def assign_chosen(self, equipment_ids: list[int] | None) -> None:
         if not equipment_ids:
             return
@@ -219,6 +221,7 @@ class EquipmentPane(Vertical):
             ConfirmDialog(_("Unassign equipment"), body, _("Unassign")),
             lambda confirmed: self.unassign_confirmed(chosen, confirmed))
 
+    @waits_for_lock
     def unassign_confirmed(self, equipment_ids: list[int], confirmed: bool | None) -> None:
         if not confirmed:
             return
