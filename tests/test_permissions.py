@@ -147,3 +147,19 @@ def test_new_groups_need_the_group_permission(world, as_role, config):
     customers.create_customer(as_role("account_owner"), CustomerDraft(name="Y",
                                                                       groups=("Brand new",)))
     customers.create_customer(ctx, CustomerDraft(name="Z", groups=("brand NEW",)))
+
+
+def test_require_any_needs_one_of_them_and_names_the_first():
+    from tui.domain.context import Actor
+    from tui.domain.permissions import require, require_any
+
+    clerk = Actor("clerk", "custom", frozenset({"contact.edit"}))
+    require_any(clerk, "customer.edit", "contact.edit")  # one is enough
+    with pytest.raises(PermissionDenied) as caught:
+        require_any(clerk, "customer.edit", "customer.create")
+    assert caught.value.permission == "customer.edit" and "clerk" in str(caught.value)
+    with pytest.raises(PermissionDenied):
+        require(clerk, "customer.edit")
+    for mistaken in (("contact.edit", "contact.edti"), ()):  # a programming error, loudly
+        with pytest.raises(KeyError):
+            require_any(clerk, *mistaken)

@@ -61,9 +61,19 @@ def is_known_pattern(pattern: str) -> bool:
 
 def require(actor: "Actor", permission: str) -> None:
     """Raise PermissionDenied unless ``actor`` holds ``permission``."""
+    require_any(actor, permission)
+
+
+def require_any(actor: "Actor", *permissions: str) -> None:
+    """Raise PermissionDenied (naming the first) unless ``actor`` holds one of ``permissions``.
+
+    For a step that several services share, each with its own permission: whoever may
+    take any of those may take the step.
+    """
     from tui.domain.errors import PermissionDenied
 
-    if permission not in PERMISSIONS:  # a programming error, not a user's
-        raise KeyError(permission)
-    if permission not in actor.permissions:
-        raise PermissionDenied(actor.login, permission, None)
+    unknown = [p for p in permissions if p not in PERMISSIONS]
+    if unknown or not permissions:  # a programming error, not a user's
+        raise KeyError(unknown[0] if unknown else "no permission given")
+    if not actor.permissions.intersection(permissions):
+        raise PermissionDenied(actor.login, permissions[0], None)

@@ -36,7 +36,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from tui.domain.context import Context
 from tui.domain.errors import Conflict, NotFound, ValidationError
 from tui.domain.models import Contact, Customer, Estimate, EstimateLine, EstimateSequence, utcnow
-from tui.domain.permissions import require
+from tui.domain.permissions import require, require_any
 from tui.domain.services._base import audit, changed_fields, snapshot, versioned_update, write
 from tui.domain.validation import LIMITS, Errors, FieldError, clean_text, quoted
 from tui.i18n import N_, _
@@ -266,6 +266,11 @@ def customer_copy(customer: Customer) -> dict:
     return copy
 
 
+# What changes the details an estimate copies: editing the customer or its contacts, or
+# bringing a customer back (restore_customer); each service that refreshes holds one.
+COPY_PERMISSIONS = ("customer.edit", "contact.edit", "customer.create")
+
+
 def refresh_customer_copies(ctx: Context, customer_ids: Iterable[int]) -> int:
     """Rewrite the copy on every estimate linked to these customers; returns how many changed.
 
@@ -273,7 +278,9 @@ def refresh_customer_copies(ctx: Context, customer_ids: Iterable[int]) -> int:
     and the edit are saved together or not at all. Each changed estimate is audited. The
     estimate's ``version`` is left alone: the copy is not something its form writes, so
     an estimate open in a form while its customer is edited saves without a conflict.
+    Whoever may make one of those edits may refresh (COPY_PERMISSIONS).
     """
+    require_any(ctx.actor, *COPY_PERMISSIONS)
     changed = 0
     for customer in Customer.select().where(Customer.id.in_(list(set(customer_ids)))):
         fresh = customer_copy(customer)
@@ -291,8 +298,10 @@ def refresh_customer_copies(ctx: Context, customer_ids: Iterable[int]) -> int:
 def unlink_customer(ctx: Context, customer_id: int) -> list[int]:
     """Clear the link of a customer's estimates, keeping their copy (before the customer goes).
 
-    Runs inside the caller's transaction; returns the ids of the estimates unlinked.
+    Runs inside the caller's transaction (delete_customer's, whose permission it takes);
+    returns the ids of the estimates unlinked.
     """
+    require(ctx.actor, "customer.delete")
     ids = [e.id for e in Estimate.select(Estimate.id).where(Estimate.customer == customer_id)]
     if ids:
         Estimate.update(customer=None).where(Estimate.id.in_(ids)).execute()

@@ -148,8 +148,10 @@ def _who_hears(event: EquipmentEvent) -> tuple[Customer | None, list[Contact], s
 def notify_contacts(ctx: Context, event: EquipmentEvent, machine: Equipment) -> tuple[int, int]:
     """Queue one notice per contact who should hear of the event.
 
-    Returns (queued, contacts with the notify role but no e-mail address).
+    Part of recording the event (record_event's transaction), so it takes the same
+    permission. Returns (queued, contacts with the notify role but no e-mail address).
     """
+    require(ctx.actor, "event.record")
     customer, contacts, _reason = _who_hears(event)
     if customer is None or not contacts:
         return 0, 0

@@ -31,20 +31,28 @@ from tui.domain.mail import (
     tls_context,
 )
 from tui.domain.models import Contact, Customer, EquipmentEvent, Notification, utcnow
-from tui.domain.permissions import require
+from tui.domain.permissions import require, require_any
 from tui.domain.services._base import audit, write
 from tui.i18n import _
 
 STATUSES = ("pending", "sending", "sent", "failed")
+# kind of message -> what queuing one takes: the permissions of the services that queue it
+# (recording an event; creating a customer, from the customer list or from an estimate).
+QUEUE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "event": ("event.record",),
+    "welcome": ("customer.create", "customer.create_in_estimate"),
+}
 
 
 def enqueue(ctx: Context, *, kind: str, customer: Customer, contact: Contact,
             values: Mapping[str, str], event: EquipmentEvent | None = None) -> Notification:
     """Render the message in the customer's language and put it in the outbox.
 
-    Called inside the caller's transaction: no permission of its own, the
-    caller's (event.record, customer.create) covers it.
+    Called inside the caller's transaction (record_event, create_customer), so the
+    message is stored with what caused it or not at all. Queuing a kind of message
+    takes one of the permissions of the services that queue it (QUEUE_PERMISSIONS).
     """
+    require_any(ctx.actor, *QUEUE_PERMISSIONS[kind])
     rendered = render(ctx.config, kind, customer.language, {
         "business_name": ctx.config.business_name, "customer_name": customer.name,
         "contact_name": contact.name, **values})

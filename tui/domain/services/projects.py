@@ -361,16 +361,20 @@ def delete_project(ctx: Context, project_id: int, expected_version: int | None =
 # ------------------------------------------------------------------ hooks of other services
 
 def delete_customer_projects(ctx: Context, customer_id: int) -> list[dict]:
-    """Delete a customer's projects, closed ones too, as the customer goes (caller's
-    transaction); returns their snapshots for the customer's audit record."""
+    """Delete a customer's projects, closed ones too, as the customer goes (delete_customer's
+    transaction, whose permission it takes); returns their snapshots for the customer's
+    audit record."""
+    require(ctx.actor, "customer.delete")
     projects = list(Project.select().where(Project.customer == customer_id))
     Project.delete().where(Project.customer == customer_id).execute()
     return [snapshot(p) for p in projects]
 
 
 def clear_contacts(ctx: Context, contact_ids: Iterable[int]) -> list[ContactUse]:
-    """Empty every project place naming these contacts, before they are deleted (caller's
-    transaction). Each project changed gets a new version and an audit record."""
+    """Empty every project place naming these contacts, before they are deleted
+    (delete_contacts's transaction, whose permission it takes). Each project changed gets
+    a new version and an audit record."""
+    require(ctx.actor, "contact.edit")
     uses = contact_uses(contact_ids)
     places: dict[int, list[str]] = {}
     for use in uses:
