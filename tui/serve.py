@@ -133,6 +133,9 @@ class ClientbookServer(Server):
         self.announce = announce
         self.sessions: set[SessionService] = set()
         self.sessions_root: Path | None = None
+        # Without --public-url the page tells the browser to connect back to the address
+        # it used itself (Host header), so --host 0.0.0.0 works from other machines.
+        self.follow_request_host = public_url is None
 
     # -- lifecycle ---------------------------------------------------------------------
     async def on_startup(self, app: web.Application) -> None:
@@ -170,6 +173,12 @@ class ClientbookServer(Server):
         finally:
             if not loop.is_closed():
                 loop.close()
+
+    async def handle_index(self, request: web.Request):
+        if self.follow_request_host:
+            # No await between this and its use in the page: no other request interleaves.
+            self.public_url = f"{request.scheme}://{request.host}"
+        return await super().handle_index(request)
 
     # -- sessions ----------------------------------------------------------------------
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:

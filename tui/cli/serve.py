@@ -75,8 +75,9 @@ def add_commands(commands) -> None:
     serve.add_argument("--port", type=port_number, default=DEFAULT_PORT,
                        help=_("port to listen on (default: {port})").format(port=DEFAULT_PORT))
     serve.add_argument("--public-url", metavar="URL",
-                       help=_("the address browsers use, when it is not http://HOST:PORT "
-                              "(behind a reverse proxy, or when HOST is 0.0.0.0)"))
+                       help=_("the address browsers reach the server at, e.g. https://... "
+                              "behind a TLS reverse proxy (default: the address each "
+                              "browser asked for)"))
     serve.add_argument("--customers", type=positive, default=DEMO_CUSTOMERS, metavar="N",
                        help=_("demo customers per visitor (default: {n})").format(
                            n=DEMO_CUSTOMERS))
