@@ -525,6 +525,28 @@ def test_quoted_shows_what_was_typed(value, shown):
     assert validation.quoted(value) == shown
 
 
+@pytest.mark.parametrize("value, shown", [
+    ("E-2026-0001", "E-2026-0001"), ("Code client", "Code client"), ("", '""'),
+    (" padded ", '" padded "'), ("a\x1bb", '"a\\x1bb"'), ('say "hi"', '"say \\"hi\\""'),
+    ("x" * 41, '"' + "x" * 40 + '…"'), ("\u00a0", '"\\xa0"')])
+def test_quoted_bare_leaves_off_the_quotes_only_when_it_shows_as_it_is(value, shown):
+    assert validation.quoted(value, bare=True) == shown
+
+
+def test_a_name_looked_up_is_named_inertly(admin):
+    from tui.domain.errors import NotFound
+    from tui.domain.services import users
+
+    with pytest.raises(NotFound, match="^No estimate E-2030-0001.$"):
+        estimates.get_estimate_by_number(admin, "e-2030-0001")
+    with pytest.raises(NotFound) as caught:
+        estimates.get_estimate_by_number(admin, "E-\x1b[2J")
+    assert str(caught.value) == 'No estimate "E-\\x1b[2J".'
+    with pytest.raises(NotFound) as caught:
+        users.disable_user(admin, "ghost\x07")
+    assert str(caught.value) == 'No user "ghost\\x07".'
+
+
 def test_quoted_never_fails_on_what_it_is_given():
     class Hostile:
         def __str__(self):

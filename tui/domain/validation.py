@@ -66,7 +66,7 @@ def _shown(char: str) -> str:
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
-def quoted(value: object, limit: int = 40) -> str:
+def quoted(value: object, limit: int = 40, *, bare: bool = False) -> str:
     """What a person typed, as a message may show it: ``"19x9"``.
 
     Refusals name the value they refuse, and those messages reach terminals (the
@@ -77,6 +77,10 @@ def quoted(value: object, limit: int = 40) -> str:
     backslash or a quote in the value is escaped too, so what is shown is unambiguous.
     Beyond ``limit`` shown characters the value is cut and ends with "…". Whatever the
     value (not text, a huge number, anything), this returns a short inert line.
+
+    ``bare``: leave the quotes off when the value shows exactly as it is (every character
+    printable, not cut): for names a message puts where an id could stand ("No estimate
+    E-2026-0001."), or a list of a file's columns. Anything else is quoted as above.
     """
     if isinstance(value, str):
         text = value
@@ -94,7 +98,10 @@ def quoted(value: object, limit: int = 40) -> str:
             break
         pieces.append(piece)
         used += len(piece)
-    return '"' + "".join(pieces) + '"'
+    shown = "".join(pieces)
+    if bare and shown == text and text and text == text.strip():
+        return shown
+    return '"' + shown + '"'
 
 
 def clean_text(value: object, *, limit: int, required: bool = False, multiline: bool = False) -> str:

@@ -236,8 +236,7 @@ class MappingPreview:
 def shown_header(header: str) -> str:
     """A file's header as a line may show it: as it is when every character of it shows,
     else ``quoted`` (an ESC in a CSV file must not reach the terminal the CLI prints to)."""
-    return header if header.isprintable() and len(header) <= HEADER_SHOWN else quoted(
-        header, HEADER_SHOWN)
+    return quoted(header, HEADER_SHOWN, bare=True) if header else ""
 
 
 def field_label(field: str) -> str:
@@ -311,7 +310,7 @@ def preview_mapping(kind: str, headers: Sequence[str],
         if index is None:
             problems.append(_("The mapping names the column {header}, which the file does not "
                               "have (it has: {headers}).").format(
-                header=quoted(header), headers=", ".join(quoted(h) for h in headers)))
+                header=quoted(header), headers=", ".join(shown_header(h) for h in headers)))
             continue
         if not target or target in ("-", "ignore"):
             chosen[index] = (None, "ignored")

@@ -417,7 +417,7 @@ def get_estimate_by_number(ctx: Context, number: str) -> Estimate:
     text = (number or "").strip().upper()
     estimate = Estimate.get_or_none(Estimate.number == text)
     if estimate is None:
-        raise NotFound(_("estimate"), text or '""')
+        raise NotFound(_("estimate"), quoted(text, bare=True))
     return estimate
 
 

@@ -89,7 +89,7 @@ def list_users(ctx: Context) -> list[User]:
 def _get(login: str) -> User:
     user = User.get_or_none(User.login == login)
     if user is None:
-        raise NotFound(_("user"), login)
+        raise NotFound(_("user"), quoted(login, LIMITS["login"], bare=True))
     return user
 
 
