@@ -530,17 +530,33 @@ async def open_session(server: Server, http: aiohttp.ClientSession):
     return websocket, folder, pid, received
 
 
-async def test_sighup_to_a_session_removes_its_folder_and_ends_the_visit(demo_server):
-    async with aiohttp.ClientSession() as http:
-        websocket, folder, pid, _received = await open_session(demo_server, http)
-        assert folder.is_dir() and (folder / f"{folder.name}.db").is_file()
-        os.kill(pid, signal.SIGHUP)
-        wait_for(lambda: not folder.exists() and not alive(pid), 15,
-                 "the folder of the session that got SIGHUP to go")
-        message = await asyncio.wait_for(websocket.receive(), 10)
-        assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
-    assert demo_server.sessions_root().is_dir()  # the server goes on
-    assert demo_server.process.poll() is None
+async def test_sighup_to_a_session_removes_its_folder_and_a_full_demo_says_so(tmp_path):
+    home = tmp_path / "serve-one"
+    home.mkdir()
+    server = Server(home, "--demo", "--customers", str(DEMO_CUSTOMERS), "--max-sessions", "1")
+    try:
+        async with aiohttp.ClientSession() as http:
+            websocket, folder, pid, _received = await open_session(server, http)
+            assert folder.is_dir() and (folder / f"{folder.name}.db").is_file()
+            # A second visitor while the one allowed session runs: told, and let go.
+            second = await http.ws_connect(f"ws://127.0.0.1:{server.port}/ws",
+                                           max_msg_size=0)
+            told = await asyncio.wait_for(second.receive(), 10)
+            assert told.type == aiohttp.WSMsgType.BINARY and b"demo is full" in told.data
+            closed = await asyncio.wait_for(second.receive(), 10)
+            assert closed.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+            assert list(server.sessions()) == [folder]
+
+            os.kill(pid, signal.SIGHUP)
+            wait_for(lambda: not folder.exists() and not alive(pid), 15,
+                     "the folder of the session that got SIGHUP to go")
+            message = await asyncio.wait_for(websocket.receive(), 10)
+            assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        assert server.sessions_root().is_dir()  # the server goes on
+        assert server.process.poll() is None
+    finally:
+        server.stop()
+        server.kill_leftovers()
 
 
 async def test_killed_server_takes_its_sessions_and_their_data_with_it(demo_server):

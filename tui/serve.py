@@ -40,6 +40,10 @@ QUIT_GRACE = 5.0  # seconds a session has to quit before it is terminated
 TERM_GRACE = 3.0  # then after SIGTERM before SIGKILL
 
 
+def http_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def demo_command(folder: Path, config: Path, *, customers: int, lang: str,
                  unconfined: bool) -> str:
     """The shell command textual-serve runs for one demo session (``exec``: no shell left)."""
@@ -141,8 +145,11 @@ class ClientbookServer(Server):
     async def on_startup(self, app: web.Application) -> None:
         if self.demo:
             self.sessions_root = Path(tempfile.mkdtemp(prefix="clientbook-serve-"))
+
+    def announce_listening(self, *_ignored) -> None:
+        """Called by aiohttp once the socket listens (on_startup runs before it does)."""
         self.announce(_("Serving Clientbook on {url} (Ctrl+C to stop).").format(
-            url=self.public_url))
+            url=http_url(self.host, self.port)))
 
     async def on_shutdown(self, app: web.Application) -> None:
         services = list(self.sessions)
@@ -169,7 +176,7 @@ class ClientbookServer(Server):
             loop.add_signal_handler(signum, self.request_exit)
         try:
             web.run_app(self._make_app(), host=self.host, port=self.port,
-                        handle_signals=False, loop=loop, print=lambda *args: None)
+                        handle_signals=False, loop=loop, print=self.announce_listening)
         finally:
             if not loop.is_closed():
                 loop.close()

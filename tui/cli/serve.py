@@ -167,10 +167,12 @@ def checked_database(config, args, environ) -> Path:
 
 
 def warn_real_database(database: Path, host: str, port: int) -> None:
-    print(_("Warning: serving the real database {path}. Anyone who can reach "
-            "http://{host}:{port} uses it as {login}, with no password. Keep the default "
-            "host 127.0.0.1 and reach it through an SSH tunnel, or put an authenticating "
-            "proxy in front.").format(path=database, host=host, port=port, login=_login()),
+    from tui.serve import http_url
+
+    print(_("Warning: serving the real database {path}. Anyone who can reach {url} uses it "
+            "as {login}, with no password. Keep the default host 127.0.0.1 and reach it "
+            "through an SSH tunnel, or put an authenticating proxy in front.").format(
+                path=database, url=http_url(host, port), login=_login()),
           file=sys.stderr, flush=True)
 
 
