@@ -73,7 +73,7 @@ def schema_objects(connection: sqlite3.Connection, kind: str) -> set[tuple[str, 
 
 
 def dump(connection: sqlite3.Connection, table: str) -> list[tuple]:
-    order = "rowid" if table not in ("group_membership",) else "customer_id, group_id"
+    order = "customer_id, group_id" if table == "group_membership" else "rowid"
     return connection.execute(f'SELECT * FROM "{table}" ORDER BY {order}').fetchall()
 
 
@@ -81,7 +81,7 @@ def sequences(connection: sqlite3.Connection) -> dict[str, int]:
     return dict(connection.execute("SELECT name, seq FROM sqlite_sequence"))
 
 
-def schema_five_database(path: Path, config) -> ClientbookDatabase:
+def schema_five_database(path: Path) -> ClientbookDatabase:
     """An empty database as Clientbook 5 made it, open, with the models bound to it."""
     db = ClientbookDatabase(str(path), pragmas={"journal_mode": "wal", "foreign_keys": 1},
                             lock_type="IMMEDIATE")
@@ -111,7 +111,7 @@ class Old:
 @pytest.fixture
 def old(tmp_path, config) -> Old:
     path = tmp_path / "five.db"
-    db = schema_five_database(path, config)
+    db = schema_five_database(path)
     try:
         ctx = Context(db, config, actor_for(config, "administrator", "boss"))
         kept = create_customer(ctx, CustomerDraft(
@@ -261,7 +261,7 @@ def test_the_currency_lock_trigger_still_fires(old, upgraded):
 
 
 def test_foreign_keys_are_enforced_after_the_upgrade(old, upgraded):
-    db, ctx = upgraded
+    db, _ctx = upgraded
     with pytest.raises(peewee.IntegrityError):
         Contact.insert(customer=10_000, name="Orphan").execute()
     # RESTRICT: a machine with history and events cannot be deleted under them.
