@@ -478,6 +478,22 @@ def _restore_into(copy: sqlite3.Connection, live: sqlite3.Connection, path: Path
     copy.backup(live, progress=waiting)  # one step: one write transaction on the live side
 
 
+def _keep_live_counters(copy: sqlite3.Connection, live) -> None:
+    """Raise the copy's id counters to the live ones: an id handed out after the backup
+    was taken (and perhaps deleted since) must not be handed out again after the restore,
+    or a stale save of that record could land on a new one."""
+    has_sequence = "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'"
+    if not copy.execute(has_sequence).fetchone() or not live.execute(has_sequence).fetchone():
+        return
+    for name, seq in live.execute("SELECT name, seq FROM sqlite_sequence").fetchall():
+        if copy.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?",
+                        (seq, name)).rowcount == 0:
+            if copy.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                            (name,)).fetchone():
+                copy.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)",
+                             (name, seq))
+
+
 def restore_database(ctx: Context, source: str | os.PathLike, *,
                      allow_missing_files: bool = False,
                      timeout: float = RESTORE_TIMEOUT_SECONDS) -> RestoreReport:
@@ -513,6 +529,7 @@ def restore_database(ctx: Context, source: str | os.PathLike, *,
             before = counts(live)
             after = counts(copy)
             wanted = referenced_files(copy)
+            _keep_live_counters(copy, live)
             safety = _safety_copy(ctx)
             _audit_row(ctx, copy, before={"database": str(live_path),
                                           "safety_copy": str(safety), **before},
