@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,23 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "clientbook.db"
 
 
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> Path:
+    """One empty database migrated to the latest schema, made once per test process:
+    copying it (~2 ms) instead of migrating afresh (~140 ms) for each of some 1,500 tests.
+    tests/test_database.py and the migration tests still create databases the long way."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    database = open_database(path, create=True)
+    database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file
+    database.close()
+    return path
+
+
 @pytest.fixture
-def db(db_path: Path):
-    database = open_database(db_path, create=True)
+def db(db_path: Path, migrated_template: Path):
+    shutil.copyfile(migrated_template, db_path)
+    db_path.chmod(0o600)  # as a new database is made
+    database = open_database(db_path)
     yield database
     database.close()
 
