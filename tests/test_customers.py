@@ -303,3 +303,24 @@ def test_every_change_writes_one_audit_event_in_its_transaction(admin, make_cust
     with pytest.raises(ValidationError):
         contact_service.add_contact(admin, customer.id, ContactDraft(name=""))
     assert AuditEvent.select().count() == before + 4
+
+
+def test_a_file_that_cannot_be_read_is_a_clear_refusal(admin, make_customer, tmp_path,
+                                                       monkeypatch):
+    """An unreadable file (root reads anything, so the refusal is simulated at open)."""
+    customer = make_customer()
+    source = tmp_path / "secret.pdf"
+    source.write_bytes(b"x")
+    real_open = type(source).open
+
+    def refuse(self, *args, **kwargs):
+        if self == source:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(source), "open", refuse)
+    with pytest.raises(ValidationError) as caught:
+        document_service.add_document(admin, customer.id, "Secret", "insurance", source)
+    assert "Cannot read" in caught.value.errors["file"]
+    assert "Permission denied" in caught.value.errors["file"]
+    assert not AdminDocument.select().exists()

@@ -293,7 +293,7 @@ def test_booleans(text, expected):
 
 
 def test_a_non_boolean_is_refused():
-    with pytest.raises(FieldError, match="Not yes or no: peut-être"):
+    with pytest.raises(FieldError, match='Not yes or no: "peut-être"'):
         parse_bool("peut-être")
 
 

@@ -396,10 +396,6 @@ def test_restoring_a_schema_five_backup_upgrades_it_through_schema_six(old, admi
                         CustomerDraft(name="Stale", billing_country="DK"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "tui/domain/imports/batches.py BaseWriter._new_id numbers new rows max(id) + 1 itself, "
-    "so an import still reuses the id of the newest customer once it is deleted; it should "
-    "start above sqlite_sequence's seq for the table too (helper h1's report)."))
 def test_an_import_after_deleting_the_newest_customer_does_not_reuse_its_id(
         admin, make_customer, tmp_path):
     from tui.domain.imports import import_file

@@ -98,7 +98,7 @@ def test_an_empty_database_reports_zeros(admin):
 
 
 def test_unknown_dimension_and_missing_permissions_are_refused(admin, db, config):
-    with pytest.raises(ValidationError, match="Unknown report country"):
+    with pytest.raises(ValidationError, match='Unknown report "country"'):
         report_by(admin, "country")
     partial = Context(db, config, Actor("pat", "custom", frozenset({"customer.view",
                                                                    "contact.view",

@@ -136,7 +136,7 @@ async def test_filters_customer_user_since_and_kind(app_for, trail):
         since.value = "2026-04-31"
         await settle(pilot)
         assert status(pilot) == "Since: Not a date or time (YYYY-MM-DD or YYYY-MM-DDTHH:MM): " \
-                                "2026-04-31"
+                                '"2026-04-31"'
         assert screen.query_one(AuditTable).row_count == 0
         since.value = ""
         screen.query_one("#audit-kind", Select).value = "deleted"

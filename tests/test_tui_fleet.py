@@ -219,7 +219,7 @@ async def test_edit_shows_the_services_error_under_the_field(app_for, fleet):
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.screen is dialog
-        assert field_error(app, "year") == "Not a year: 19x9"
+        assert field_error(app, "year") == 'Not a year: "19x9"'
         assert app.focused is dialog.query_one("#machine-year", Input)
         dialog.query_one("#machine-year", Input).value = "2018"
         await pilot.press("ctrl+s")

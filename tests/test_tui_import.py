@@ -177,12 +177,12 @@ async def test_a_path_that_cannot_be_read_is_said_under_the_path(app_for, here):
         await choose_file(pilot, screen, "missing.csv")
         row = screen.query(FieldRow).filter(".-error").first()
         assert row.field_key == "path"
-        assert row.error == f"No file {here / 'missing.csv'}."
+        assert row.error == f'No file "{here / "missing.csv"}".'
         assert screen.step == "file" and screen.opened is None
         await choose_file(pilot, screen, "~/../../nowhere/x.csv")  # ~ expanded, still missing
         assert "No file" in row.error and "~" not in row.error
         await choose_file(pilot, screen, "folder.csv")
-        assert row.error == f"{here / 'folder.csv'} is a folder, not a CSV file."
+        assert row.error == f'"{here / "folder.csv"}" is a folder, not a CSV file.'
         await choose_file(pilot, screen, "   ")
         assert row.error == "Type the path of the CSV file to import."
         # an error file beside it that is someone's own file is never replaced

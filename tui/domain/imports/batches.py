@@ -189,8 +189,13 @@ class BaseWriter:
 
     def _new_id(self, model: type[Model]) -> int:
         if model not in self.next_ids:
+            # Above every id ever given (sqlite_sequence, schema 6), not only the highest
+            # present: a deleted record's id is never given again. Inserting explicit ids
+            # raises the table's sequence in turn.
             table = model._meta.table_name
-            top = self.ctx.db.execute_sql(f'SELECT ifnull(max(id), 0) FROM "{table}"').fetchone()
+            top = self.ctx.db.execute_sql(
+                f'SELECT max(ifnull((SELECT max(id) FROM "{table}"), 0), ifnull((SELECT seq '
+                f"FROM sqlite_sequence WHERE name = ?), 0))", (table,)).fetchone()
             self.next_ids[model] = top[0] + 1
         value = self.next_ids[model]
         self.next_ids[model] = value + 1

@@ -70,7 +70,12 @@ def store_file(ctx: Context, source: Path) -> tuple[str, int]:
     require(ctx.actor, "document.edit")
     digest = hashlib.sha256()
     store = make_data_dir(ctx.db.files_dir)
-    with source.open("rb") as reader, tempfile.NamedTemporaryFile(dir=store, delete=False) as tmp:
+    try:
+        reader = source.open("rb")
+    except OSError as error:  # unreadable, or gone since it was checked
+        raise FieldError(_("Cannot read {path}: {reason}.").format(
+            path=quoted(source, PATH_SHOWN), reason=error.strerror or error)) from None
+    with reader, tempfile.NamedTemporaryFile(dir=store, delete=False) as tmp:
         try:
             for chunk in iter(lambda: reader.read(1 << 20), b""):
                 digest.update(chunk)
@@ -110,7 +115,9 @@ def add_document(ctx: Context, customer_id: int, title: str, kind: str,
         source = errors.check("file", _source, file) if file is not None else None
         errors.raise_if_any()
         if source is not None:
-            values["file_sha256"], values["file_size"] = store_file(ctx, source)
+            values["file_sha256"], values["file_size"] = errors.check(
+                "file", store_file, ctx, source) or (None, None)
+            errors.raise_if_any()  # could not be read after all
             values["file_name"] = source.name
         document = AdminDocument.create(customer=customer_id, uploaded_by=ctx.actor.login,
                                         **values)
