@@ -475,9 +475,10 @@ async def test_estimator_cannot_create_customers_anywhere_else(app_for, lyon):
     async with app.run_test(size=(80, 24)) as pilot:
         await start(pilot)
         assert isinstance(app.screen, CustomerListScreen)
-        await pilot.press("ctrl+n")  # the app's new customer: not for this role
+        await pilot.press("ctrl+n")  # the app's new customer: not for this role, it says where
         await pilot.pause()
         assert not any(isinstance(s, NewCustomerScreen) for s in app.screen_stack)
+        assert any("from an estimate only" in m and "F8" in m for m in messages(app))
         # and the wizard itself, if reached otherwise, is refused by the service on Save
         app.push_screen(NewCustomerScreen())
         wizard = await on_screen(pilot, NewCustomerScreen)

@@ -86,7 +86,12 @@ class ClientbookApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "new_customer":
-            return self.ctx.actor.can("customer.create") and not self._wizard_open()
+            if self._wizard_open():
+                return False
+            actor = self.ctx.actor
+            # An estimator may make a customer only from inside an estimate: the key stays,
+            # and pressing it says where, instead of doing nothing.
+            return actor.can("customer.create") or actor.can("customer.create_in_estimate")
         if action in self.SCREEN_ACTIONS:
             return self.may_open(action) and not self._dialog_on_top()
         if action in ("open_import", "export_data"):  # a refused role is told why (the action)
@@ -181,6 +186,10 @@ class ClientbookApp(App[None]):
     def action_new_customer(self) -> None:
         from tui.screens.new_customer import NewCustomerScreen
 
+        if not self.ctx.actor.can("customer.create"):
+            self.notify(_("Your role makes new customers from an estimate only: F7 opens the "
+                          "estimates, then F8 in an estimate."), markup=False)
+            return
         if not self._wizard_open():
             self.push_screen(NewCustomerScreen())
 
