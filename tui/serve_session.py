@@ -31,6 +31,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tui.i18n import _
+
 VISITOR = "visitor"  # the login a demo visitor acts as, administrator of their sandbox
 EXIT_OK, EXIT_ERROR = 0, 1
 
@@ -82,14 +84,15 @@ def main(argv: list[str] | None = None) -> int:
         from tui.domain.errors import ClientbookError
 
         text = str(error) if isinstance(error, ClientbookError) else repr(error)
-        print(f"clientbook serve session: {' '.join(text.split())}", file=sys.stderr)
+        print(_("clientbook serve session: {message}").format(message=" ".join(text.split())),
+              file=sys.stderr)
         return EXIT_ERROR
 
 
 def run_demo(args) -> int:
     folder = args.dir.resolve()
     if not folder.is_dir():
-        raise SystemExit(f"clientbook serve session: no folder {folder}")
+        raise SystemExit(_("clientbook serve session: no folder {folder}").format(folder=folder))
 
     def vanish(signum, _frame) -> None:
         shutil.rmtree(folder, ignore_errors=True)
