@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 from peewee import IntegrityError
 
 from tui.domain.context import Context
+from tui.domain.dialect import like, marks, nocase, sql
 from tui.domain.errors import AlreadyAssigned, Conflict, NotFound, ValidationError
 from tui.domain.models import Assignment, Customer, Equipment, utcnow
 from tui.domain.permissions import require
@@ -214,13 +215,17 @@ def open_assignments(ctx: Context, customer_id: int) -> list[Assignment]:
 HOLDINGS = ("all", "assigned", "unassigned", "retired")
 
 # sort key -> ORDER BY; each ends on a unique column so paging never repeats or skips a row.
+# A column in braces is compared regardless of case, as _fleet_order writes it for the
+# database (dialect.nocase: COLLATE NOCASE on SQLite, lower() on PostgreSQL); the holder
+# sorts by its expression, not by its output alias, which PostgreSQL does not allow inside
+# an ORDER BY expression.
 FLEET_SORTS = {
     "serial": "e.serial",  # the unique index gives page 1 without sorting the fleet
-    "name": "e.name COLLATE NOCASE, e.serial",
-    "make": "e.make COLLATE NOCASE, e.model COLLATE NOCASE, e.serial",
-    "type": "e.type COLLATE NOCASE, e.serial",
+    "name": "{e.name}, e.serial",
+    "make": "{e.make}, {e.model}, e.serial",
+    "type": "{e.type}, e.serial",
     "year": "e.year IS NULL, e.year, e.serial",
-    "holder": "holder IS NULL, holder COLLATE NOCASE, e.serial",
+    "holder": "{holder} IS NULL, {holder nocase}, e.serial",
 }
 
 # Who holds a machine now: the open assignment (the partial unique index finds it) and the
@@ -238,10 +243,19 @@ _HOLDER_MATCHES = (
     "e.id IN (SELECT ha.equipment_id FROM assignment ha"
     " LEFT JOIN customer hc ON hc.id = ha.customer_id"
     " WHERE ha.unassigned_at IS NULL"
-    " AND COALESCE(hc.name, ha.customer_name) LIKE ? ESCAPE '\\')"
+    " AND COALESCE(hc.name, ha.customer_name) {like} ? ESCAPE '\\')"
 )
 _SEARCHED = ("e.serial", "e.name", "e.make", "e.model", "e.type",
-             "ifnull(CAST(e.year AS TEXT), '')")
+             "coalesce(CAST(e.year AS TEXT), '')")
+
+
+def _fleet_order(db, sort: str) -> str:
+    """The ORDER BY of ``sort`` (a FLEET_SORTS key) for ``db``."""
+    order = FLEET_SORTS[sort]
+    for column in ("e.name", "e.make", "e.model", "e.type"):
+        order = order.replace("{" + column + "}", nocase(db, column))
+    return (order.replace("{holder nocase}", nocase(db, _HOLDER))
+            .replace("{holder}", _HOLDER))
 
 
 @dataclass(frozen=True)
@@ -281,7 +295,7 @@ def like_pattern(word: str) -> str:
     return f"%{escaped}%"
 
 
-def _fleet_filters(text: str, type: str | None, holding: str) -> tuple[str, list]:
+def _fleet_filters(db, text: str, type: str | None, holding: str) -> tuple[str, list]:
     """WHERE over ``equipment e`` alone: holders are only joined for the rows shown."""
     if holding not in HOLDINGS:
         raise ValidationError({"holding": _("Unknown holding filter {value}; expected one of: "
@@ -297,10 +311,12 @@ def _fleet_filters(text: str, type: str | None, holding: str) -> tuple[str, list
     if type:
         clauses.append("e.type = ?")
         params.append(type)
+    operator = like(db)  # case-insensitive on both: ILIKE on PostgreSQL
     for word in (text or "").split():
         pattern = like_pattern(word)
-        clauses.append("(" + " OR ".join([*(f"{column} LIKE ? ESCAPE '\\'"
-                                            for column in _SEARCHED), _HOLDER_MATCHES]) + ")")
+        clauses.append("(" + " OR ".join([*(f"{column} {operator} ? ESCAPE '\\'"
+                                            for column in _SEARCHED),
+                                          _HOLDER_MATCHES.format(like=operator)]) + ")")
         params.extend([pattern] * (len(_SEARCHED) + 1))
     return " WHERE " + " AND ".join(clauses), params
 
@@ -327,17 +343,17 @@ def search_equipment(ctx: Context, text: str = "", *, type: str | None = None,
     if sort not in FLEET_SORTS:
         raise ValidationError({"sort": _("Unknown sort {value}; expected one of: {known}.").format(
             value=quoted(sort), known=", ".join(FLEET_SORTS))})
-    where, params = _fleet_filters(text, type, holding)
     db = ctx.db
+    where, params = _fleet_filters(db, text, type, holding)
     source = f"equipment e{_HOLDER_JOIN}" if sort == "holder" else "equipment e"
     holder = f", {_HOLDER} AS holder" if sort == "holder" else ""
-    page_sql = f" FROM {source}{where} ORDER BY {FLEET_SORTS[sort]} LIMIT ? OFFSET ?"
+    page_sql = f" FROM {source}{where} ORDER BY {_fleet_order(db, sort)} LIMIT ? OFFSET ?"
     window = [max(0, limit), max(0, offset)]
     total = None
     if text.strip():
         # Words make SQLite read every machine: count them in the same pass (measured: half
         # the time of a page query plus a count query, for the rare words people type).
-        found = db.execute_sql(f"SELECT e.id, count(*) OVER (){holder}{page_sql}",
+        found = db.execute_sql(sql(db, f"SELECT e.id, count(*) OVER (){holder}{page_sql}"),
                                [*params, *window]).fetchall()
         if found:
             total = found[0][1]
@@ -345,16 +361,18 @@ def search_equipment(ctx: Context, text: str = "", *, type: str | None = None,
             total = 0  # nothing at all, not just nothing past the end
     else:
         # No words: the page comes from an index, and counting needs no LIKE.
-        found = db.execute_sql(f"SELECT e.id{holder}{page_sql}", [*params, *window]).fetchall()
+        found = db.execute_sql(sql(db, f"SELECT e.id{holder}{page_sql}"),
+                               [*params, *window]).fetchall()
     if total is None:
-        total = db.execute_sql(f"SELECT count(*) FROM equipment e{where}", params).fetchone()[0]
+        total = db.execute_sql(sql(db, f"SELECT count(*) FROM equipment e{where}"),
+                               params).fetchone()[0]
     ids = [row[0] for row in found]
     if not ids:
         return FleetPage([], total, offset)
     rows = db.execute_sql(
         "SELECT e.id, e.serial, e.name, e.make, e.model, e.type, e.year, e.retired_at,"
         f" e.version, a.customer_id, {_HOLDER}, a.assigned_at FROM equipment e{_HOLDER_JOIN}"
-        f" WHERE e.id IN ({', '.join('?' * len(ids))})", ids).fetchall()
+        f" WHERE e.id IN ({marks(db, len(ids))})", ids).fetchall()
     position = {key: index for index, key in enumerate(ids)}
     rows.sort(key=lambda row: position[row[0]])
     date_field = Equipment.retired_at  # the stored text back to datetimes, as peewee reads it
@@ -366,10 +384,9 @@ def search_equipment(ctx: Context, text: str = "", *, type: str | None = None,
 def equipment_types(ctx: Context) -> list[str]:
     """The types in use (retired machines included), for the register's filter."""
     require(ctx.actor, "equipment.view")
-    from peewee import fn
-
-    query = (Equipment.select(fn.DISTINCT(Equipment.type)).where(Equipment.type != "")
-             .order_by(Equipment.type.collate("NOCASE")))
+    # GROUP BY rather than DISTINCT: PostgreSQL sorts a DISTINCT only by what it selects.
+    query = (Equipment.select(Equipment.type).where(Equipment.type != "")
+             .group_by(Equipment.type).order_by(nocase(ctx.db, Equipment.type), Equipment.type))
     return [kind for (kind,) in query.tuples()]
 
 
