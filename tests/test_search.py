@@ -1,9 +1,19 @@
-"""The customer search: every field, accents folded, any run of phone digits, hostile text."""
+"""The customer search: every field, accents folded, any run of phone digits, hostile text.
+
+Every test runs on SQLite (FTS5) and, when $CLIENTBOOK_TEST_PG_URL names a PostgreSQL
+server (``eval "$(python -m tests.pg_server start)"``), on PostgreSQL too (tsvector):
+the ``db`` fixture below is parametrized by backend.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
+import uuid
+from urllib.parse import urlparse
 
+import peewee
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,7 +23,78 @@ from tui.domain.services import customers as customer_service
 from tui.domain.services import equipment as equipment_service
 from tui.domain.services.contacts import ContactDraft
 from tui.domain.services.customers import CustomerDraft
-from tui.domain.services.search import match_expression, search_customers
+from tui.domain.database import HISTORY_TABLE, MIGRATIONS_DIR, open_database
+from tui.domain.models import ALL_MODELS
+from tui.domain.services.search import match_expression, search_customers, tsquery_expression
+
+PG_URL = os.environ.get("CLIENTBOOK_TEST_PG_URL")
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+def _pg_admin():
+    import psycopg2
+
+    connection = psycopg2.connect(PG_URL)
+    connection.autocommit = True
+    return connection
+
+
+def _pg_database(name: str) -> peewee.PostgresqlDatabase:
+    url = urlparse(PG_URL)
+    return peewee.PostgresqlDatabase(name, user=url.username, password=url.password,
+                                     host=url.hostname, port=url.port)
+
+
+@pytest.fixture(scope="session")
+def pg_template():
+    """One PostgreSQL database migrated to the latest schema per test process; tests copy it.
+    (Plain peewee + the migrations Runner until the app's own PostgreSQL class is used here.)"""
+    from playhouse.migrations import Runner
+
+    name = f"search_template_{os.getpid()}"
+    admin = _pg_admin()
+    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    database = _pg_database(name)
+    Runner(database, str(MIGRATIONS_DIR), table_name=HISTORY_TABLE).up()
+    database.close()
+    yield name
+    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.close()
+
+
+def pg_copy(template: str):
+    """A new PostgreSQL database copied from the template, models bound to it; (db, drop)."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = _pg_admin()
+    admin.cursor().execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    database = _pg_database(name)
+    database.bind(ALL_MODELS)
+
+    def drop():
+        database.close()
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+    return database, drop
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request, db_path, migrated_template):
+    if request.param == "sqlite":
+        shutil.copyfile(migrated_template, db_path)
+        db_path.chmod(0o600)
+        database = open_database(db_path)
+        yield database
+        database.close()
+    else:
+        database, drop = pg_copy(request.getfixturevalue("pg_template"))
+        yield database
+        drop()
+
+
+def is_postgres(db) -> bool:
+    return isinstance(db, peewee.PostgresqlDatabase)
 
 
 def names(ctx, text, **filters):
@@ -94,9 +175,16 @@ def test_index_follows_every_change(admin, nordic, make_machine):
 
 
 def test_index_is_kept_by_the_database_not_the_services(db, admin, nordic):
-    """A change made with the sqlite3 module directly still updates the search."""
-    raw = sqlite3.connect(db.database)
-    raw.execute("UPDATE customer SET name = 'Renamed Outside' WHERE id = ?", (nordic.id,))
+    """A change made with the driver directly (sqlite3, psycopg2) still updates the search."""
+    if is_postgres(db):
+        import psycopg2
+
+        raw = psycopg2.connect(PG_URL.rsplit("/", 1)[0] + "/" + db.database)
+        raw.cursor().execute("UPDATE customer SET name = 'Renamed Outside' WHERE id = %s",
+                             (nordic.id,))
+    else:
+        raw = sqlite3.connect(db.database)
+        raw.execute("UPDATE customer SET name = 'Renamed Outside' WHERE id = ?", (nordic.id,))
     raw.commit()
     raw.close()
     assert names(admin, "outside") == ["Renamed Outside"]
@@ -105,9 +193,16 @@ def test_index_is_kept_by_the_database_not_the_services(db, admin, nordic):
 @pytest.mark.parametrize("hostile", [
     '"', '""', "'", "AND", "OR", "NOT", "NEAR(", "a AND", "*", "^", "nordic*", "(", ")", "-",
     "+", ":", "name:nordic", "{a b}", "@", "a\"b", "\\", "%", "_", "…", "\x00", "🙂", "NEAR(a b)",
+    "a:*", "<->", "&|", "!", "!nordic", "nordic:A", "'nordic'", "a" * 3000, "x " * 2000, "?", "%s",
 ])
 def test_hostile_text_never_raises(admin, nordic, hostile):
     search_customers(admin, hostile)
+
+
+def test_control_characters_in_filters_never_raise(admin, nordic):
+    """PostgreSQL refuses NUL in any text parameter; no stored segment or group holds one."""
+    assert names(admin, "nordic\x00", segment="a\x00b", group="\x00north") == []
+    assert names(admin, "nor\x00dic") == []  # the NUL splits the word, as on SQLite
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -121,6 +216,14 @@ def test_match_expression_quotes_every_term():
     assert match_expression("12-34 (56)") == '(("1234"* AND "56"*) OR "123456"*)'
     assert match_expression("8000 nordic 12") == '"8000"* AND "nordic"* AND "12"*'
     assert match_expression("@ - *") is None
+
+
+def test_tsquery_expression_binds_every_term():
+    """PostgreSQL's twin of match_expression: the same terms, each a bound parameter."""
+    q = "clientbook_prefix_query(?)"
+    assert tsquery_expression('nordic "lift') == (f"{q} && {q}", ["nordic", '"lift'])
+    assert tsquery_expression("12-34 (56)") == (f"(({q} && {q}) || {q})", ["1234", "56", "123456"])
+    assert tsquery_expression("@ - *") is None
 
 
 def test_counts_are_capped_for_very_broad_searches(admin, make_customer, monkeypatch):
