@@ -279,6 +279,12 @@ class ClientbookDatabase(LockWaiting, peewee.SqliteDatabase):
         return self.path.with_name(self.path.name + ".files")
 
 
+def short_label(db) -> str:
+    """The database in a few words, for a title bar: the file's name, or the URL (no password)."""
+    file = getattr(db, "file", None)
+    return file.name if file is not None else db.label
+
+
 def known_migrations() -> list[str]:
     return sorted(p.stem for p in MIGRATIONS_DIR.glob("[0-9]*.py"))
 

@@ -209,6 +209,19 @@ def open_postgres(url: str, *, create: bool = False,
     return db
 
 
+def holds_tables(url: str) -> bool:
+    """Whether the database at ``url`` has any table (``clientbook init`` wants an empty one)."""
+    db = ClientbookPostgres(url)
+    try:
+        db.connect()
+    except (peewee.DatabaseError, peewee.ImproperlyConfigured) as error:
+        raise DatabaseError(describe_connection_error(db.label, error)) from None
+    try:
+        return bool(_tables(db))
+    finally:
+        db.close()
+
+
 def _tables(db: ClientbookPostgres) -> set[str]:
     return set(db.get_tables())
 
