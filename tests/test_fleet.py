@@ -3,7 +3,6 @@ and the one-open-assignment rule decided by the database when two operators race
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -11,10 +10,12 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+import peewee
 import pytest
 
 from tests.conftest import ContactDraft
 from tui.domain.context import Actor, Context
+from tui.domain.dialect import sql
 from tui.domain.errors import (
     AlreadyAssigned,
     Conflict,
@@ -403,16 +404,14 @@ def test_machine_events_count_the_emails_and_explain_silence(admin, make_custome
 
 # -- two operators, one machine: the database decides -------------------------------------------
 
-def test_the_partial_unique_index_refuses_a_second_open_assignment(db_path, fleet):
-    """Below every service: a raw connection cannot open a second assignment either."""
-    raw = sqlite3.connect(db_path)
-    try:
-        with pytest.raises(sqlite3.IntegrityError):
-            raw.execute("INSERT INTO assignment (equipment_id, customer_id, customer_name,"
-                        " assigned_at, assigned_by) VALUES (?, 1, 'X', '2026-01-01', 'x')",
-                        (fleet["JCB-540-0117"].id,))
-    finally:
-        raw.close()
+def test_the_partial_unique_index_refuses_a_second_open_assignment(db, fleet):
+    """Below every service: raw SQL cannot open a second assignment either."""
+    with pytest.raises(peewee.IntegrityError):
+        with db.atomic():
+            db.execute_sql(sql(db, "INSERT INTO assignment (equipment_id, customer_id,"
+                                   " customer_name, assigned_at, assigned_by)"
+                                   " VALUES (?, 1, 'X', '2026-01-01', 'x')"),
+                           (fleet["JCB-540-0117"].id,))
 
 
 def test_two_threads_two_connections_one_winner(admin, as_role, make_customer, make_machine):
