@@ -1,10 +1,16 @@
-"""Bulk import against a real database file: batches, matching, errors, jobs, undo, permissions."""
+"""Bulk import against a real database file: batches, matching, errors, jobs, undo, permissions.
+
+The tests marked ``BOTH`` run on SQLite and, when $CLIENTBOOK_TEST_PG_URL names a server, on
+PostgreSQL too (the ``db`` fixture below; the search index's part of the import).
+"""
 
 from __future__ import annotations
 
 import csv
+import shutil
 import sqlite3
 
+import peewee
 import pytest
 
 from tui.domain.context import Actor, Context
@@ -27,6 +33,49 @@ from tui.domain.models import AuditEvent, Customer, ImportItem, ImportJob
 from tui.domain.services.contacts import ContactDraft, add_contact
 from tui.domain.services.customers import CustomerDraft, update_customer
 from tui.domain.services.search import search_customers
+from tests.test_search import BACKENDS, pg_copy, pg_template  # noqa: F401 (a fixture)
+
+BOTH = pytest.mark.parametrize("db", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def db(request, db_path, migrated_template):
+    """SQLite unless a test is parametrized with ``BOTH``."""
+    from tui.domain.database import open_database
+
+    if getattr(request, "param", "sqlite") == "sqlite":
+        shutil.copyfile(migrated_template, db_path)
+        db_path.chmod(0o600)
+        database = open_database(db_path)
+        yield database
+        database.close()
+    else:
+        database, drop = pg_copy(request.getfixturevalue("pg_template"))
+        yield database
+        drop()
+
+
+def is_postgres(db) -> bool:
+    return isinstance(db, peewee.PostgresqlDatabase)
+
+
+def index_rows(db) -> list:
+    if is_postgres(db):
+        return db.execute_sql("SELECT customer_id, document::text FROM customer_search"
+                              " ORDER BY customer_id").fetchall()
+    return db.execute_sql("SELECT rowid, name, address, phone, email, web, contacts, equipment,"
+                          " digits, notes FROM customer_search ORDER BY rowid").fetchall()
+
+
+def assert_index_is_right(db) -> None:
+    """The index holds exactly what rebuilding every customer's row from scratch gives."""
+    live = index_rows(db)
+    customers = {i for (i,) in db.execute_sql("SELECT id FROM customer")}
+    with db.atomic() as transaction:
+        searchindex.refresh(db, customers | {r[0] for r in live})
+        rebuilt = index_rows(db)
+        transaction.rollback()
+    assert {r[0] for r in live} == customers and live == rebuilt
 
 HEADERS = ["External ID", "Company", "Phone", "E-mail", "City", "Country", "Groups",
            "First name", "Last name", "Contact e-mail", "Contact phone", "Roles"]
@@ -71,8 +120,10 @@ def state(db) -> dict:
                        " FROM equipment"),
         "assignments": q("SELECT e.serial, a.customer_name FROM assignment a JOIN equipment e"
                          " ON e.id = a.equipment_id WHERE a.unassigned_at IS NULL"),
-        "search": q("SELECT rowid, name, address, phone, email, web, contacts, equipment, digits,"
-                    " notes FROM customer_search"),
+        "search": (q("SELECT customer_id, document::text FROM customer_search")
+                   if is_postgres(db) else
+                   q("SELECT rowid, name, address, phone, email, web, contacts, equipment,"
+                     " digits, notes FROM customer_search")),
     }
 
 
@@ -412,6 +463,7 @@ def test_without_resuming_the_matching_still_finishes_the_job(admin, db, config,
     assert state(db) == clean_state(config, tmp_path, path, db)
 
 
+@BOTH
 def test_a_batch_stopped_in_the_middle_leaves_nothing_of_itself(admin, db, tmp_path,
                                                                 monkeypatch):
     path = write_csv(tmp_path / "big.csv", company_rows(10, contacts=2))
@@ -428,11 +480,13 @@ def test_a_batch_stopped_in_the_middle_leaves_nothing_of_itself(admin, db, tmp_p
         import_file(admin, "customers", path, options=ImportOptions(batch_size=6))
     assert count(db, "customer") == 3 and count(db, "contact") == 6
     assert count(db, "import_item") == 3 + 6 + 1  # and the group
-    assert {n for n, _s in searchindex.triggers(db)} == set(searchindex.expected_triggers())
+    assert {n for n, _s in searchindex.triggers(db)} == set(searchindex.expected_triggers(db))
     assert [r.name for r in search_customers(admin, "firm").rows] == [
         "Firm 0 ApS", "Firm 1 ApS", "Firm 2 ApS"]
+    assert_index_is_right(db)
 
 
+@BOTH
 def test_a_progress_callback_can_cancel_cleanly(admin, db, tmp_path):
     path = write_csv(tmp_path / "big.csv", company_rows(10, contacts=1))
     fractions = []
@@ -470,6 +524,7 @@ def test_every_import_is_a_job_with_one_audit_event(admin, tmp_path):
     assert AuditEvent.select().where(AuditEvent.entity == "customer").count() == 0
 
 
+@BOTH
 def test_undo_removes_what_was_created_and_puts_back_what_was_updated(admin, db, tmp_path):
     import_file(admin, "customers", write_csv(tmp_path / "a.csv", company_rows(2)))
     before = state(db)
@@ -486,6 +541,7 @@ def test_undo_removes_what_was_created_and_puts_back_what_was_updated(admin, db,
     after = state(db)
     assert after == before
     assert search_customers(admin, "info@firm2").rows == []
+    assert_index_is_right(db)
     assert Customer.get(Customer.external_id == "EXT-0").version == 3
     job = ImportJob.get_by_id(report.job_id)
     assert job.status == "undone" and job.undone_by == "boss"
@@ -495,6 +551,7 @@ def test_undo_removes_what_was_created_and_puts_back_what_was_updated(admin, db,
         undo_import(admin, report.job_id)
 
 
+@BOTH
 def test_undo_is_refused_when_someone_changed_a_record_since(admin, as_role, db, tmp_path):
     report = import_file(admin, "customers", write_csv(tmp_path / "a.csv", company_rows(3)))
     firm = Customer.get(Customer.external_id == "EXT-1")
@@ -513,6 +570,7 @@ def test_undo_is_refused_when_someone_changed_a_record_since(admin, as_role, db,
     assert state(db) == snapshot and ImportJob.get_by_id(report.job_id).status == "done"
 
 
+@BOTH
 def test_undo_of_an_equipment_import(admin, db, tmp_path):
     import_file(admin, "customers", write_csv(tmp_path / "c.csv", company_rows(1, contacts=0)))
     rows = [["Serial", "Make", "Customer external ID"], ["SN-1", "Volvo", "EXT-0"],
@@ -523,6 +581,7 @@ def test_undo_of_an_equipment_import(admin, db, tmp_path):
     assert result.removed == {"assignment": 1, "equipment": 2}
     assert count(db, "equipment") == 0 and count(db, "assignment") == 0
     assert search_customers(admin, "SN-1").rows == []
+    assert_index_is_right(db)
 
 
 # ---------------------------------------------------------------- permissions
@@ -584,7 +643,8 @@ def test_an_unusable_mapping_stops_before_reading(admin, tmp_path):
 # ---------------------------------------------------------------- the search index during batches
 
 
-def test_imported_customers_contacts_phones_and_machines_are_found(admin, tmp_path):
+@BOTH
+def test_imported_customers_contacts_phones_and_machines_are_found(admin, db, tmp_path):
     import_file(admin, "customers", write_csv(tmp_path / "c.csv", company_rows(3)))
     import_file(admin, "equipment", write_csv(tmp_path / "e.csv", [
         ["Serial", "Name", "Customer external ID"], ["EXC-7781", "Big digger", "EXT-2"]]))
@@ -599,9 +659,50 @@ def test_imported_customers_contacts_phones_and_machines_are_found(admin, tmp_pa
     assert names("0001") == ["Firm 1 ApS"]  # last digits of a contact's phone
     assert names("20000000") == ["Firm 0 ApS"]  # the company's own phone
     assert names("EXC-7781") == ["Firm 2 ApS"] and names("digger") == ["Firm 2 ApS"]
+    assert_index_is_right(db)
+
+
+@BOTH
+def test_after_a_batch_the_triggers_keep_the_index_again(admin, db, tmp_path):
+    """The batch's pause ends with its transaction: later changes are indexed by the triggers."""
+    import_file(admin, "customers", write_csv(tmp_path / "c.csv", company_rows(3)),
+                options=ImportOptions(batch_size=2))
+    if is_postgres(db):
+        assert not searchindex.paused(db)
+    firm = Customer.get(Customer.external_id == "EXT-1")
+    add_contact(admin, firm.id, ContactDraft(name="Quentin Latecomer"))
+    assert [r.name for r in search_customers(admin, "latecomer").rows] == ["Firm 1 ApS"]
+    assert_index_is_right(db)
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="needs $CLIENTBOOK_TEST_PG_URL")
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_postgresql_batches_pause_the_triggers_instead_of_dropping_them(admin, db, tmp_path):
+    live = dict(searchindex.triggers(db))
+    for name, (event, function) in searchindex.expected_triggers(db).items():
+        assert " ".join(live[name].replace("public.", "").split()) == (
+            f"CREATE TRIGGER {name} {event} FOR EACH ROW EXECUTE FUNCTION {function}()")
+    seen = []
+
+    def look(progress):  # between batches: the triggers are there and not paused
+        seen.append((dict(searchindex.triggers(db)) == live, searchindex.paused(db)))
+
+    import_file(admin, "customers", write_csv(tmp_path / "c.csv", company_rows(5)),
+                options=ImportOptions(batch_size=4), progress=look)
+    assert seen and set(seen) == {(True, False)}
+    with db.atomic():
+        before = searchindex.drop(db)
+        assert before == "off" and searchindex.paused(db)
+        inner = searchindex.drop(db)
+        assert inner == "on"
+        searchindex.restore(db, inner)
+        assert searchindex.paused(db)  # a nested pause gives back what it found
+        searchindex.restore(db, before)
+        assert not searchindex.paused(db)
 
 
 def test_the_triggers_are_the_ones_migration_0002_made_and_come_back(admin, db, tmp_path):
+    """SQLite: re-created from their stored text (the PostgreSQL twin is below)."""
     live = dict(searchindex.triggers(db))
     for name, (event, body) in searchindex.expected_triggers().items():
         assert " ".join(live[name].split()) == " ".join(
