@@ -129,6 +129,17 @@ def test_search_takes_backslashes_literally(admin, make_machine):
     assert serials(search_equipment(admin, "yard")) == ["BS-1", "BS-2"]
 
 
+def test_control_characters_in_search_words_separate_words_and_never_raise(admin, fleet):
+    # PostgreSQL refuses a NUL in any parameter; no stored text holds a control character.
+    assert serials(search_equipment(admin, "atlas\x002016")) == ["GEN-XAS-0009"]
+    assert serials(search_equipment(admin, "\x00\x1b\x9b")) == serials(search_equipment(admin))
+    assert search_equipment(admin, "", type="li\x00ft").total == 0
+    assert search_equipment(admin, "nordic\x00", sort="holder").total == 1
+    assert search_unassigned_equipment(admin, "\x00").total == len(
+        search_unassigned_equipment(admin).rows)
+    assert search_unassigned_equipment(admin, "xas\x00zzz").total == 0
+
+
 def test_search_uses_the_holders_current_name(admin, fleet):
     nordic = fleet["nordic"]
     draft = replace(CustomerDraft.from_customer(nordic), name="Nordic Hoist A/S")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
@@ -193,7 +194,7 @@ def search_unassigned_equipment(ctx: Context, text: str = "", *, limit: int = 50
     held = (Assignment.select(SQL("1"))
             .where(Assignment.equipment == Equipment.id, Assignment.unassigned_at.is_null()))
     query = Equipment.select().where(Equipment.retired_at.is_null(), ~fn.EXISTS(held))
-    for word in (text or "").split():
+    for word in _words(text):
         query = query.where(Equipment.serial.contains(word) | Equipment.name.contains(word)
                             | Equipment.make.contains(word) | Equipment.model.contains(word)
                             | Equipment.type.contains(word))
@@ -289,6 +290,15 @@ class FleetPage:
     offset: int
 
 
+# Control characters: no stored text holds one (validation refuses them), and PostgreSQL
+# refuses a NUL in any parameter; in search words they separate words, as in search.py.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _words(text: str | None) -> list[str]:
+    return CONTROL.sub(" ", text or "").split()
+
+
 def like_pattern(word: str) -> str:
     """``%word%`` for ``LIKE ? ESCAPE '\\'``, with ``%``, ``_`` and ``\\`` taken literally."""
     escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -308,11 +318,13 @@ def _fleet_filters(db, text: str, type: str | None, holding: str) -> tuple[str, 
         "retired": ["e.retired_at IS NOT NULL"],
     }[holding]
     params: list = []
-    if type:
+    if type and CONTROL.search(type):
+        clauses.append("1 = 0")  # no stored type holds one (validation); PostgreSQL refuses NUL
+    elif type:
         clauses.append("e.type = ?")
         params.append(type)
     operator = like(db)  # case-insensitive on both: ILIKE on PostgreSQL
-    for word in (text or "").split():
+    for word in _words(text):
         pattern = like_pattern(word)
         clauses.append("(" + " OR ".join([*(f"{column} {operator} ? ESCAPE '\\'"
                                             for column in _SEARCHED),
@@ -350,7 +362,7 @@ def search_equipment(ctx: Context, text: str = "", *, type: str | None = None,
     page_sql = f" FROM {source}{where} ORDER BY {_fleet_order(db, sort)} LIMIT ? OFFSET ?"
     window = [max(0, limit), max(0, offset)]
     total = None
-    if text.strip():
+    if _words(text):
         # Words make SQLite read every machine: count them in the same pass (measured: half
         # the time of a page query plus a count query, for the rare words people type).
         found = db.execute_sql(sql(db, f"SELECT e.id, count(*) OVER (){holder}{page_sql}"),
