@@ -95,7 +95,7 @@ def is_busy(error: BaseException) -> bool:
     on PostgreSQL, a lock not obtained in time or a deadlock (``POSTGRES_BUSY_STATES``)."""
     if not isinstance(error, (peewee.OperationalError, sqlite3.OperationalError)):
         return False
-    original = error.args[0] if error.args else None
+    original = getattr(error, "orig", None)  # peewee keeps the driver's exception there
     code = getattr(original, "pgcode", None) or getattr(error, "pgcode", None)
     if code is not None:
         return code in POSTGRES_BUSY_STATES

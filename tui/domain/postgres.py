@@ -159,7 +159,7 @@ def describe_connection_error(label: str, error: BaseException) -> str:
     if isinstance(error, peewee.ImproperlyConfigured):
         return _("{db}: PostgreSQL needs the psycopg2 driver; install it with {hint}.").format(
             db=label, hint=INSTALL_HINT)
-    original = error.args[0] if error.args else error
+    original = getattr(error, "orig", None) or error
     text = str(original).strip()
     first = text.splitlines()[0] if text else type(original).__name__
     lowered = text.lower()
@@ -202,7 +202,7 @@ def open_postgres(url: str, *, create: bool = False,
         raise
     except peewee.DatabaseError as error:
         db.close()
-        original = error.args[0] if error.args else error
+        original = getattr(error, "orig", None) or error
         raise DatabaseError(_("Database error in {db}: {reason}").format(
             db=db.label, reason=str(original).strip().splitlines()[0])) from error
     db.bind(ALL_MODELS)
