@@ -32,6 +32,8 @@ from tui.domain.services.estimates import (
 )
 from tui.domain.validation import FieldError
 
+pytestmark = pytest.mark.both_backends
+
 DAY = date(2026, 3, 14)
 
 

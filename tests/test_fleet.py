@@ -45,6 +45,8 @@ from tui.domain.services.equipment import (
 )
 from tui.domain.services.events import machine_events, record_event, why_nobody_notified
 
+pytestmark = pytest.mark.both_backends
+
 READ_ONLY_ROLES = ("limited", "account_owner", "estimator")
 
 
@@ -464,7 +466,7 @@ def test_two_threads_two_connections_one_winner(admin, as_role, make_customer, m
     assert Assignment.select().where(Assignment.equipment == machine.id).count() == 1
 
 
-def test_another_process_assigned_it_a_moment_ago(admin, db_path, make_customer, make_machine):
+def test_another_process_assigned_it_a_moment_ago(admin, db_target, make_customer, make_machine):
     """The other operator is another process; what we saw as free is taken when we save."""
     machine = make_machine("RACE-2")
     ours = make_customer("Our Customer ApS")
@@ -475,7 +477,7 @@ def test_another_process_assigned_it_a_moment_ago(admin, db_path, make_customer,
         from tui.domain.context import Actor, Context
         from tui.domain.database import open_database
         from tui.domain.services.equipment import assign_equipment
-        db = open_database({str(db_path)!r})
+        db = open_database({str(db_target)!r})
         config = load_config()
         role = config.roles["fleet_administrator"]
         ctx = Context(db, config, Actor("other", role.key, role.permissions))

@@ -1,26 +1,25 @@
 """The schema and the hand-written SQL on both backends (SQLite and PostgreSQL): migrations,
 column types, the currency lock, ids an import takes, the fleet's sorts, the reports.
 
-The PostgreSQL cases need a server: ``$CLIENTBOOK_TEST_PG_URL`` (a role that may create
-databases; ``python -m tests.pg_server start`` prints one). Without it they are skipped.
-Each PostgreSQL test gets its own database, copied from one migrated per module.
+On PostgreSQL: ``pytest --backend postgresql tests/test_ids_backends.py`` (a server from
+$CLIENTBOOK_TEST_PG_URL, else a throwaway one; see tests/conftest.py). The
+``postgresql_only`` tests look at PostgreSQL's catalogue.
 """
 
 from __future__ import annotations
 
-import itertools
-import os
+import importlib
 from datetime import date, datetime
 
 import peewee
 import pytest
 
 from tui.domain import dialect
-from tui.domain.context import Context
-from tui.domain.database import HISTORY_TABLE, MIGRATIONS_DIR, known_migrations
+from tui.domain.database import HISTORY_TABLE, known_migrations, open_database
 from tui.domain.imports import ImportOptions, import_file
 from tui.domain.migrations._postgres import postgres_after_migrations
-from tui.domain.models import ALL_MODELS, Customer, Equipment, Estimate
+from tui.domain.models import ALL_MODELS, Customer, CustomerGroup, Equipment, Estimate, \
+    GroupMembership
 from tui.domain.services.customers import CustomerDraft, create_customer, delete_customer
 from tui.domain.services.equipment import (
     EquipmentDraft,
@@ -31,81 +30,15 @@ from tui.domain.services.equipment import (
 )
 from tui.domain.services.reports import report_by
 
-from conftest import actor_for
+pytestmark = pytest.mark.both_backends
 
-# The search index's batch mode (searchindex.py) is package C's; these tests are about ids.
+# The search index's batch mode (searchindex.py) is tested in test_import; these are about ids.
 NO_FAST_INDEX = ImportOptions(fast_index=False)
-PG_URL = os.environ.get("CLIENTBOOK_TEST_PG_URL", "")
-_names = itertools.count()
-
-
-def _postgres_class():
-    try:  # package A's database class, once it exists
-        from tui.domain.postgres import ClientbookPostgres
-
-        return ClientbookPostgres
-    except ImportError:
-        class Plain(peewee.PostgresqlDatabase):
-            field_types = {**peewee.PostgresqlDatabase.field_types,
-                           "AUTO": "BIGSERIAL", "INT": "BIGINT"}
-        return Plain
-
-
-def _url_for(database: str) -> str:
-    base, _slash, _old = PG_URL.rpartition("/")
-    return f"{base}/{database}"
-
-
-def _server():
-    return peewee.PostgresqlDatabase(PG_URL)
-
-
-def migrate_postgres(db) -> None:
-    """What opening a new PostgreSQL database does: every migration, then the types."""
-    from playhouse.migrations import Runner
-
-    Runner(db, str(MIGRATIONS_DIR), table_name=HISTORY_TABLE).up()
-    postgres_after_migrations(db)
-
-
-@pytest.fixture(scope="module")
-def pg_template():
-    if not PG_URL:
-        pytest.skip("no PostgreSQL server ($CLIENTBOOK_TEST_PG_URL)")
-    name = f"cb_ids_template_{os.getpid()}"
-    server = _server()
-    server.execute_sql(f'DROP DATABASE IF EXISTS "{name}"')
-    server.execute_sql(f'CREATE DATABASE "{name}"')
-    db = _postgres_class()(_url_for(name))
-    migrate_postgres(db)
-    db.close()
-    yield name
-    server.execute_sql(f'DROP DATABASE IF EXISTS "{name}"')
-    server.close()
 
 
 @pytest.fixture
-def pg_db(pg_template):
-    name = f"cb_ids_{os.getpid()}_{next(_names)}"
-    server = _server()
-    server.execute_sql(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
-    db = _postgres_class()(_url_for(name))
-    db.bind(ALL_MODELS)
-    yield db
-    db.close()
-    server.execute_sql(f'DROP DATABASE IF EXISTS "{name}"')
-    server.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ctx(request, config) -> Context:
-    """An administrator's Context on a new database of each backend."""
-    if request.param == "sqlite":
-        db = request.getfixturevalue("db")
-    else:
-        db = request.getfixturevalue("pg_db")
-    db.bind(ALL_MODELS)
-    return Context(db, config, actor_for(config, "administrator", "boss"))
+def ctx(admin):
+    return admin
 
 
 def _customer(ctx, name: str, **fields):
@@ -124,53 +57,57 @@ def _estimate(customer_id: int, total: int, number: str = "E-1") -> Estimate:
 # -- the schema on PostgreSQL ---------------------------------------------------------------
 
 
-def test_every_migration_applies_on_a_new_postgresql_database(pg_db):
-    applied = [name for (name,) in pg_db.execute_sql(
+@pytest.mark.postgresql_only
+def test_every_migration_applies_on_a_new_postgresql_database(db):
+    applied = [name for (name,) in db.execute_sql(
         f"SELECT name FROM {HISTORY_TABLE} ORDER BY id").fetchall()]
     assert applied == known_migrations()
-    types = pg_db.execute_sql(
+    types = db.execute_sql(
         "SELECT table_name, column_name, data_type FROM information_schema.columns"
         " WHERE table_schema = current_schema()").fetchall()
     assert types
     assert [t for t in types if t[2] in ("character varying", "integer", "smallint")] == []
-    sequences = pg_db.execute_sql(
+    sequences = db.execute_sql(
         "SELECT sequencename, data_type::text FROM pg_sequences"
         " WHERE schemaname = current_schema()").fetchall()
     assert sequences and all(kind == "bigint" for _name, kind in sequences)
-    assert postgres_after_migrations(pg_db) == {}  # a second run finds nothing to change
+    assert postgres_after_migrations(db) == {}  # a second run finds nothing to change
 
 
-def test_after_migrations_keeps_the_triggers_on_columns_it_changes(pg_db):
+@pytest.mark.postgresql_only
+def test_after_migrations_keeps_the_triggers_on_columns_it_changes(fresh_target):
+    db = open_database(fresh_target())
     # The currency lock names customer.currency (UPDATE OF, WHEN): the type change must
     # drop and make it again. Put a varchar back and run the step once more.
-    pg_db.execute_sql("DROP TRIGGER customer_currency_locked ON customer")
-    pg_db.execute_sql("ALTER TABLE customer ALTER COLUMN currency TYPE varchar(255)")
-    pg_db.execute_sql("CREATE TRIGGER customer_currency_locked BEFORE UPDATE OF currency"
+    db.execute_sql("DROP TRIGGER customer_currency_locked ON customer")
+    db.execute_sql("ALTER TABLE customer ALTER COLUMN currency TYPE varchar(255)")
+    db.execute_sql("CREATE TRIGGER customer_currency_locked BEFORE UPDATE OF currency"
                       " ON customer FOR EACH ROW WHEN (NEW.currency IS DISTINCT FROM"
                       " OLD.currency) EXECUTE FUNCTION customer_currency_locked()")
-    before = sorted(pg_db.execute_sql(
+    before = sorted(db.execute_sql(
         "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal").fetchall())
-    assert postgres_after_migrations(pg_db) == {"customer": ["currency text"]}
-    after = sorted(pg_db.execute_sql(
+    assert postgres_after_migrations(db) == {"customer": ["currency text"]}
+    after = sorted(db.execute_sql(
         "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal").fetchall())
     assert after == before and ("customer_currency_locked",) in after
+    db.close()
 
 
-def test_the_models_match_the_migrated_postgresql_schema(pg_db):
+@pytest.mark.postgresql_only
+def test_the_models_match_the_migrated_postgresql_schema(db):
     for model in ALL_MODELS:
         table = model._meta.table_name
-        columns = {c.name: c for c in pg_db.get_columns(table)}
+        columns = {c.name: c for c in db.get_columns(table)}
         assert set(columns) == {f.column_name for f in model._meta.sorted_fields}, table
         for field in model._meta.sorted_fields:
             assert columns[field.column_name].null == field.null or field.primary_key, (
                 table, field.column_name)
 
 
-def test_0006_leaves_a_postgresql_database_alone(pg_db):
-    import importlib
-
+@pytest.mark.postgresql_only
+def test_0006_leaves_a_postgresql_database_alone(db):
     module = importlib.import_module("tui.domain.migrations.0006_ids_never_reused")
-    assert module.up(None, pg_db) is None
+    assert module.up(None, db) is None
 
 
 # -- both backends --------------------------------------------------------------------------
@@ -238,6 +175,19 @@ def test_an_import_never_reuses_a_deleted_id_nor_collides_with_the_database(ctx,
         "Imported One", "Imported Two", "Kept", "Later"]
 
 
+def test_a_dry_run_takes_no_id(ctx, tmp_path):
+    _customer(ctx, "Before")
+    path = tmp_path / "crm.csv"
+    path.write_text("External ID,Company,Country\nX-1,Imported One,Denmark\n",
+                    encoding="utf-8")
+    planned = dialect.next_id(ctx.db, "customer")
+    report = import_file(ctx, "customers", path,
+                         options=ImportOptions(dry_run=True, fast_index=False))
+    assert report.counts["customer"].created == 1
+    assert dialect.next_id(ctx.db, "customer") == planned  # nothing taken
+    assert _customer(ctx, "After").id == planned
+
+
 def test_an_equipment_import_takes_machine_and_assignment_ids_from_the_database(ctx, tmp_path):
     holder = _customer(ctx, "Holder")
     old = add_equipment(ctx, EquipmentDraft(serial="OLD-1"))
@@ -284,8 +234,6 @@ def test_the_fleet_sorts_by_holder_name_and_type_on_both(ctx):
 
 
 def test_the_group_report_orders_groups_by_name_regardless_of_case(ctx):
-    from tui.domain.models import CustomerGroup, GroupMembership
-
     customer = _customer(ctx, "Grouped")
     for name in ("beta", "Alpha", "Gamma"):
         group = CustomerGroup.create(name=name)

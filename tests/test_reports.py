@@ -13,6 +13,8 @@ from tui.domain.services.equipment import assign_equipment, unassign_equipment
 from tui.domain.services.estimates import EstimateDraft, LineDraft, create_estimate, set_status
 from tui.domain.services.reports import ReportRow, report_by
 
+pytestmark = pytest.mark.both_backends
+
 
 def estimate(admin, customer, amount: str, status: str = "draft"):
     made = create_estimate(admin, EstimateDraft(customer_id=customer.id, title="Hire",
