@@ -314,3 +314,45 @@ def test_two_programs_opening_a_new_database_at_once_migrate_it_once(empty_url, 
 def test_demo_refuses_a_url(empty_url, tmp_path):
     line = one_line_error(cli("demo", db=empty_url, home=tmp_path))
     assert "not a URL" in line
+
+
+@pg
+def test_documents_of_a_postgresql_database_go_to_the_configured_folder(
+        admin, make_customer, tmp_path, monkeypatch):
+    import dataclasses
+
+    from tui.domain.services import documents
+
+    customer = make_customer()
+    paper = tmp_path / "contract.pdf"
+    paper.write_bytes(b"%PDF-1.4 contract")
+    # $CLIENTBOOK_FILES (the db_target fixture points it into tmp_path)
+    first = documents.add_document(admin, customer.id, "Contract", "contract", paper)
+    stored = documents.document_file(admin, first.id)
+    assert stored.is_relative_to(Path(os.environ["CLIENTBOOK_FILES"]))
+    assert stored.read_bytes() == paper.read_bytes()
+    # the configuration's documents_dir comes first
+    folder = tmp_path / "shared-docs"
+    configured = type(admin)(admin.db, dataclasses.replace(admin.config, documents_dir=folder),
+                             admin.actor)
+    second = documents.add_document(configured, customer.id, "Copy", "contract", paper)
+    assert documents.document_file(configured, second.id).is_relative_to(folder)
+    # neither: one sentence, nothing stored
+    monkeypatch.delenv("CLIENTBOOK_FILES")
+    with pytest.raises(DatabaseError, match="keeps no documents itself"):
+        documents.add_document(admin, customer.id, "Lost", "contract", paper)
+    assert [d.title for d in documents.list_documents(admin, customer.id)] == ["Contract", "Copy"]
+
+
+def test_documents_dir_in_the_configuration_is_relative_to_it(tmp_path):
+    from tui.domain.config import load_config, shipped_config_path
+
+    text = shipped_config_path().read_text(encoding="utf-8")
+    custom = tmp_path / "site.yaml"
+    custom.write_text(text + "\ndocuments_dir: docs\n", encoding="utf-8")
+    assert load_config(custom).documents_dir == tmp_path / "docs"
+    assert load_config(shipped_config_path()).documents_dir is None
+    (tmp_path / "afile").write_text("x")
+    custom.write_text(text + "\ndocuments_dir: afile\n", encoding="utf-8")
+    with pytest.raises(Exception, match="not a folder"):
+        load_config(custom)
