@@ -232,3 +232,43 @@ def test_counts_are_capped_for_very_broad_searches(admin, make_customer, monkeyp
     assert search_customers(admin, "nordic", segment="dealer").total == 0
     assert search_customers(admin, "nordic 3").exact is True
     assert search_customers(admin, "", limit=1).total == 5  # no filter: an exact count is cheap
+
+
+@pytest.mark.skipif(not PG_URL, reason="needs $CLIENTBOOK_TEST_PG_URL")
+def test_postgresql_without_the_right_to_create_the_extensions_says_what_to_do():
+    """Migration 0002 needs unaccent and pg_trgm: a role that may not create them gets one
+    sentence naming the extension and the remedy, not a driver traceback."""
+    from tui.domain.errors import DatabaseError
+
+    name, role, password = "t_" + uuid.uuid4().hex[:12], "noext_" + uuid.uuid4().hex[:8], "pw-x"
+    admin = _pg_admin()
+    cursor = admin.cursor()
+    cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        cursor.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+        with _pg_admin_of(name) as inside:  # may make tables in public, not extensions
+            inside.cursor().execute(f"GRANT CREATE ON SCHEMA public TO {role}")
+        url = f"postgresql://{role}:{password}@" + pg_url(name).split("@", 1)[1]
+        with pytest.raises(DatabaseError) as refused:
+            open_database(url, create=True)
+        message = str(refused.value)
+        assert "unaccent" in message and "postgresql-contrib" in message
+        assert "CREATE EXTENSION pg_trgm" in message and "\n" not in message
+    finally:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.close()
+
+
+class _pg_admin_of:
+    def __init__(self, name: str):
+        import psycopg2
+
+        self.connection = psycopg2.connect(pg_url(name))
+        self.connection.autocommit = True
+
+    def __enter__(self):
+        return self.connection
+
+    def __exit__(self, *exc):
+        self.connection.close()
