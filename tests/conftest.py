@@ -109,6 +109,12 @@ class PostgresTests:
         self.made.append(name)
         return name
 
+    def drop(self, name: str) -> None:
+        with self.maintenance.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if name in self.made:
+            self.made.remove(name)
+
     def fresh(self) -> str:
         return self.url_for(self.create(f"{self.prefix}_f{next(self.counter)}",
                                         template=self.template))
