@@ -142,6 +142,31 @@ def test_control_characters_in_search_words_separate_words_and_never_raise(admin
     assert search_unassigned_equipment(admin, "xas\x00zzz").total == 0
 
 
+def test_short_and_long_words_match_alike(admin, db, make_customer, make_machine):
+    """PostgreSQL tests words of 3 characters or more through its trigram indexes and shorter
+    ones row by row (see _postgres_word); SQLite row by row: the same machines either way."""
+    make_machine("YR-1", name="Pump_50%", make="Grundfos", year=2019)
+    make_machine("YR-2", name="Pump 50", make="Grundfos", year=2001)
+    held = make_machine("HLD-1", name="Hoist")
+    orphan = make_machine("ORP-1", name="Winch")
+    assign_equipment(admin, make_customer("Ghost Lifting").id, [held.id])
+    # An open assignment whose customer row is gone: its copy of the name is the holder.
+    db.execute_sql(sql(db, "INSERT INTO assignment (equipment_id, customer_id, customer_name,"
+                           " assigned_at, assigned_by) VALUES (?, 999999, 'Phantom Hire',"
+                           " '2026-01-01', 'x')"), [orphan.id])
+    cases = {
+        "2019": ["YR-1"], "201": ["YR-1"], "20": ["YR-1", "YR-2"], "9": ["YR-1"],
+        "p_5": ["YR-1"], "p%5": [], "mp_50%": ["YR-1"], "_5": ["YR-1"], "%": ["YR-1"],
+        "GRUNDFOS": ["YR-1", "YR-2"], "gr": ["YR-1", "YR-2"],
+        "ghost": ["HLD-1"], "GH": ["HLD-1"], "phantom": ["ORP-1"], "ph": ["ORP-1"],
+        "hire": ["ORP-1"], "lifting 2019": [], "pump 2001": ["YR-2"],
+    }
+    for text, expected in cases.items():
+        page = search_equipment(admin, text)
+        assert (serials(page), page.total) == (expected, len(expected)), text
+    assert [r.holder_name for r in search_equipment(admin, "phantom").rows] == ["Phantom Hire"]
+
+
 def test_search_uses_the_holders_current_name(admin, fleet):
     nordic = fleet["nordic"]
     draft = replace(CustomerDraft.from_customer(nordic), name="Nordic Hoist A/S")
