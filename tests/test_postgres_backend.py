@@ -90,12 +90,14 @@ def my_login() -> str:
         return f"uid{os.geteuid()}"
 
 
-def cli(*args: str, db: str, home: Path, **env: str) -> subprocess.CompletedProcess:
+def cli(*args: str, db: str | None, home: Path, **env: str) -> subprocess.CompletedProcess:
+    """The installed command; ``db=None``: the database comes from the environment."""
     environ = {k: v for k, v in os.environ.items()
                if not k.startswith("CLIENTBOOK_") and k not in ("LC_ALL", "LC_MESSAGES", "LANG")}
     environ.update(HOME=str(home), XDG_DATA_HOME=str(home / "data"), TMPDIR=str(home),
                    CLIENTBOOK_LANG="en", COLUMNS="200", **env)
-    result = subprocess.run([str(CLIENTBOOK), "--db", db, *args], env=environ, cwd=home,
+    result = subprocess.run([str(CLIENTBOOK), *(["--db", db] if db else []), *args],
+                            env=environ, cwd=home,
                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
     assert "unexpected error" not in result.stderr, result.stderr
     return result
@@ -126,6 +128,10 @@ def test_init_on_a_url_creates_the_schema_once_and_the_password_is_never_printed
     assert listed.returncode == 0 and my_login() in listed.stdout
     again = one_line_error(cli("init", db=empty_url, home=tmp_path))
     assert "not empty" in again and password not in again
+    # $CLIENTBOOK_DB selects it as well as --db does
+    from_env = cli("users", "list", "--json", db=None, home=tmp_path, CLIENTBOOK_DB=empty_url)
+    assert from_env.returncode == 0 and my_login() in from_env.stdout, from_env.stderr
+    assert not (tmp_path / "data").exists()  # no default SQLite file was made
 
 
 @pg
