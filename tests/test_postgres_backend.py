@@ -362,3 +362,16 @@ def test_documents_dir_in_the_configuration_is_relative_to_it(tmp_path):
     custom.write_text(text + "\ndocuments_dir: afile\n", encoding="utf-8")
     with pytest.raises(Exception, match="not a folder"):
         load_config(custom)
+
+
+@pg
+def test_a_nul_character_is_one_sentence_and_nothing_is_saved(admin):
+    from tui.domain.models import Customer
+    from tui.domain.services.users import list_users
+
+    before = [u.login for u in list_users(admin)]
+    with pytest.raises(DatabaseError, match="NUL"):
+        with admin.db.atomic():
+            Customer.create(name="Nul\x00Co", billing_country="DK")
+    assert Customer.select().count() == 0
+    assert [u.login for u in list_users(admin)] == before  # the connection still works

@@ -132,6 +132,18 @@ class ClientbookPostgres(LockWaiting, peewee.PostgresqlDatabase):
             raise _WriterLockTaken()
 
     def execute_sql(self, sql, params=None):
+        try:
+            return self._execute_patiently(sql, params)
+        except ValueError as error:
+            # psycopg2 refuses a NUL character in a parameter before sending anything (and
+            # outside peewee's error classes): PostgreSQL text cannot hold one; SQLite can.
+            if "NUL" not in str(error):
+                raise
+            raise DatabaseError(_(
+                "{db} cannot store text holding the character NUL (\\x00); nothing was "
+                "saved. Remove that character and try again.").format(db=self.label)) from None
+
+    def _execute_patiently(self, sql, params):
         run = super().execute_sql
         if self.in_transaction():  # its BEGIN already waited for the writer lock
             return run(sql, params)
