@@ -1,7 +1,11 @@
 """Opening a Clientbook database: checks the path, sets pragmas, migrates, binds.
 
 Nothing opens a database at import time; the CLI, the TUI and the tests call
-``open_database`` with the path they were given.
+``open_database`` with the path they were given. A ``postgresql://`` URL opens a
+PostgreSQL database instead (tui/domain/postgres.py), with the same writer-lock waiting
+(``LockWaiting``, shared by both classes); everything below is about the SQLite file.
+Messages name a database by its ``label`` (the file, or the URL without its password);
+file-system code uses ``file`` (None on PostgreSQL).
 
 Several operators share one file. Every write transaction takes SQLite's write lock
 at BEGIN (``BEGIN IMMEDIATE``), so writers queue instead of failing half-way. While
