@@ -9,8 +9,6 @@ SQL valid on both:
 - ``nocase(db, expr)``: SQLite's ``COLLATE NOCASE`` has no PostgreSQL twin; ``lower(expr)``
   sorts the same way for ASCII letters (the database is created with the C.UTF-8
   collation, which compares bytes as SQLite's BINARY does).
-- ``like(db)``: SQLite's LIKE ignores the case of ASCII letters, PostgreSQL's does not;
-  ILIKE does (of every letter).
 - ``reserve_ids(db, table, n)``: ids for rows inserted with explicit ids (bulk imports),
   never given before: on SQLite above ``sqlite_sequence`` (schema 6) and the rows there,
   on PostgreSQL from the table's sequence. ``release_ids`` gives back an unused tail.
@@ -23,7 +21,7 @@ from __future__ import annotations
 
 import peewee
 
-__all__ = ["is_postgres", "sql", "nocase", "like", "reserve_ids", "release_ids", "next_id"]
+__all__ = ["is_postgres", "sql", "marks", "nocase", "reserve_ids", "release_ids", "next_id"]
 
 
 def is_postgres(db) -> bool:
@@ -49,11 +47,6 @@ def nocase(db, expr):
     if isinstance(expr, str):
         return f"lower({expr})" if postgres else f"{expr} COLLATE NOCASE"
     return peewee.fn.lower(expr) if postgres else expr.collate("NOCASE")
-
-
-def like(db) -> str:
-    """The case-insensitive LIKE operator."""
-    return "ILIKE" if is_postgres(db) else "LIKE"
 
 
 def _quoted_table(table: str) -> str:

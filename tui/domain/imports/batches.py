@@ -198,9 +198,9 @@ class BaseWriter:
         block = self.next_ids.get(model)
         if block is None or block[0] >= block[1]:
             table = model._meta.table_name
-            if self.dry:
-                start = block[0] if block else dialect.next_id(self.ctx.db, table)
-                block = [start, start + 1_000_000_000]
+            if self.dry:  # one open-ended block, counted on across batches
+                start = dialect.next_id(self.ctx.db, table)
+                block = [start, start + 10**12]
             else:
                 size = max(self.block_size, 2 * (block[1] - block[2]) if block else 0)
                 ids = dialect.reserve_ids(self.ctx.db, table, size)
