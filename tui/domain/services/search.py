@@ -118,7 +118,7 @@ def _is_postgres(db) -> bool:
 
 
 def _sql(db, text: str) -> str:
-    """``?`` placeholders as the database's driver wants them (no ``?`` or ``%`` in literals here)."""
+    """``?`` placeholders as the driver wants them (no ``?`` or ``%`` in literals here)."""
     return text.replace("?", db.param) if db.param != "?" else text
 
 
@@ -150,7 +150,8 @@ def _filters(db, text: str, segment: str | None, group: str | None,
     else:
         expression = match_expression(text or "")
         if expression:
-            clauses.append("c.id IN (SELECT rowid FROM customer_search WHERE customer_search MATCH ?)")
+            clauses.append("c.id IN (SELECT rowid FROM customer_search"
+                           " WHERE customer_search MATCH ?)")
             params.append(expression)
     if segment:
         clauses.append("c.segment = ?")
