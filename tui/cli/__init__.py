@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from tui.cli import audit, backup, estimates, events, exports, imports, notify, reports, serve
+from tui.cli import (audit, backup, estimates, events, exports, imports, migrate, notify, reports,
+                     serve)
 from tui.cli.output import EXIT_ERROR, EXIT_OK, EXIT_USAGE, positive, print_table
 from tui.i18n import _, set_language
 
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_commands(commands)
     backup.add_commands(commands)  # backup and restore
     serve.add_commands(commands)  # the browser demo; dispatched before any database opens
+    migrate.add_commands(commands)  # migrate-to; opens its source itself
     return parser
 
 
@@ -154,6 +156,8 @@ def run(args, environ) -> int:
     config = load_config(resolve_config_path(args.config, environ))
     if args.command == "serve":
         return serve.run(config, args, environ)
+    if args.command == "migrate-to":
+        return migrate.run(config, args, environ)
     path, is_default = database_path(args, environ)
     if args.command == "init":
         return command_init(config, path, is_default)
