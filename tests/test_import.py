@@ -1,13 +1,12 @@
 """Bulk import against a real database file: batches, matching, errors, jobs, undo, permissions.
 
-The tests marked ``BOTH`` run on SQLite and, when $CLIENTBOOK_TEST_PG_URL names a server, on
-PostgreSQL too (the ``db`` fixture below; the search index's part of the import).
+The tests marked ``both_backends`` (the search index's part of the import) run on PostgreSQL
+too with ``--backend postgresql``.
 """
 
 from __future__ import annotations
 
 import csv
-import shutil
 import sqlite3
 
 import peewee
@@ -33,26 +32,6 @@ from tui.domain.models import AuditEvent, Customer, ImportItem, ImportJob
 from tui.domain.services.contacts import ContactDraft, add_contact
 from tui.domain.services.customers import CustomerDraft, update_customer
 from tui.domain.services.search import search_customers
-from tests.test_search import BACKENDS, pg_copy, pg_template  # noqa: F401 (a fixture)
-
-BOTH = pytest.mark.parametrize("db", BACKENDS, indirect=True)
-
-
-@pytest.fixture
-def db(request, db_path, migrated_template):
-    """SQLite unless a test is parametrized with ``BOTH``."""
-    from tui.domain.database import open_database
-
-    if getattr(request, "param", "sqlite") == "sqlite":
-        shutil.copyfile(migrated_template, db_path)
-        db_path.chmod(0o600)
-        database = open_database(db_path)
-        yield database
-        database.close()
-    else:
-        database, drop = pg_copy(request.getfixturevalue("pg_template"))
-        yield database
-        drop()
 
 
 def is_postgres(db) -> bool:
@@ -463,7 +442,7 @@ def test_without_resuming_the_matching_still_finishes_the_job(admin, db, config,
     assert state(db) == clean_state(config, tmp_path, path, db)
 
 
-@BOTH
+@pytest.mark.both_backends
 def test_a_batch_stopped_in_the_middle_leaves_nothing_of_itself(admin, db, tmp_path,
                                                                 monkeypatch):
     path = write_csv(tmp_path / "big.csv", company_rows(10, contacts=2))
@@ -486,7 +465,7 @@ def test_a_batch_stopped_in_the_middle_leaves_nothing_of_itself(admin, db, tmp_p
     assert_index_is_right(db)
 
 
-@BOTH
+@pytest.mark.both_backends
 def test_a_progress_callback_can_cancel_cleanly(admin, db, tmp_path):
     path = write_csv(tmp_path / "big.csv", company_rows(10, contacts=1))
     fractions = []
@@ -524,7 +503,7 @@ def test_every_import_is_a_job_with_one_audit_event(admin, tmp_path):
     assert AuditEvent.select().where(AuditEvent.entity == "customer").count() == 0
 
 
-@BOTH
+@pytest.mark.both_backends
 def test_undo_removes_what_was_created_and_puts_back_what_was_updated(admin, db, tmp_path):
     import_file(admin, "customers", write_csv(tmp_path / "a.csv", company_rows(2)))
     before = state(db)
@@ -551,7 +530,7 @@ def test_undo_removes_what_was_created_and_puts_back_what_was_updated(admin, db,
         undo_import(admin, report.job_id)
 
 
-@BOTH
+@pytest.mark.both_backends
 def test_undo_is_refused_when_someone_changed_a_record_since(admin, as_role, db, tmp_path):
     report = import_file(admin, "customers", write_csv(tmp_path / "a.csv", company_rows(3)))
     firm = Customer.get(Customer.external_id == "EXT-1")
@@ -570,7 +549,7 @@ def test_undo_is_refused_when_someone_changed_a_record_since(admin, as_role, db,
     assert state(db) == snapshot and ImportJob.get_by_id(report.job_id).status == "done"
 
 
-@BOTH
+@pytest.mark.both_backends
 def test_undo_of_an_equipment_import(admin, db, tmp_path):
     import_file(admin, "customers", write_csv(tmp_path / "c.csv", company_rows(1, contacts=0)))
     rows = [["Serial", "Make", "Customer external ID"], ["SN-1", "Volvo", "EXT-0"],
@@ -643,7 +622,7 @@ def test_an_unusable_mapping_stops_before_reading(admin, tmp_path):
 # ---------------------------------------------------------------- the search index during batches
 
 
-@BOTH
+@pytest.mark.both_backends
 def test_imported_customers_contacts_phones_and_machines_are_found(admin, db, tmp_path):
     import_file(admin, "customers", write_csv(tmp_path / "c.csv", company_rows(3)))
     import_file(admin, "equipment", write_csv(tmp_path / "e.csv", [
@@ -662,7 +641,7 @@ def test_imported_customers_contacts_phones_and_machines_are_found(admin, db, tm
     assert_index_is_right(db)
 
 
-@BOTH
+@pytest.mark.both_backends
 def test_after_a_batch_the_triggers_keep_the_index_again(admin, db, tmp_path):
     """The batch's pause ends with its transaction: later changes are indexed by the triggers."""
     import_file(admin, "customers", write_csv(tmp_path / "c.csv", company_rows(3)),
@@ -675,8 +654,7 @@ def test_after_a_batch_the_triggers_keep_the_index_again(admin, db, tmp_path):
     assert_index_is_right(db)
 
 
-@pytest.mark.skipif("postgresql" not in BACKENDS, reason="needs $CLIENTBOOK_TEST_PG_URL")
-@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+@pytest.mark.postgresql_only
 def test_postgresql_batches_pause_the_triggers_instead_of_dropping_them(admin, db, tmp_path):
     live = dict(searchindex.triggers(db))
     for name, (event, function) in searchindex.expected_triggers(db).items():

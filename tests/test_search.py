@@ -1,15 +1,10 @@
 """The customer search: every field, accents folded, any run of phone digits, hostile text.
 
-Every test runs on SQLite (FTS5) and, when $CLIENTBOOK_TEST_PG_URL names a PostgreSQL
-server (``eval "$(python -m tests.pg_server start)"``), on PostgreSQL too (tsvector):
-the ``db`` fixture below is parametrized by backend.
+Every test runs on SQLite (FTS5) and with ``--backend postgresql`` on PostgreSQL (tsvector).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import sqlite3
 import uuid
 
 import peewee
@@ -22,66 +17,11 @@ from tui.domain.services import customers as customer_service
 from tui.domain.services import equipment as equipment_service
 from tui.domain.services.contacts import ContactDraft
 from tui.domain.services.customers import CustomerDraft
+from tests.conftest import raw_connection
 from tui.domain.database import open_database
 from tui.domain.services.search import match_expression, search_customers, tsquery_expression
 
-PG_URL = os.environ.get("CLIENTBOOK_TEST_PG_URL")
-BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
-
-
-def _pg_admin():
-    import psycopg2
-
-    connection = psycopg2.connect(PG_URL)
-    connection.autocommit = True
-    return connection
-
-
-def pg_url(name: str) -> str:
-    return PG_URL.rsplit("/", 1)[0] + "/" + name
-
-
-@pytest.fixture(scope="session")
-def pg_template():
-    """One PostgreSQL database migrated to the latest schema by the app itself
-    (open_database on a URL) per test process; tests copy it (~0.15 s)."""
-    name = f"search_template_{os.getpid()}"
-    admin = _pg_admin()
-    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    open_database(pg_url(name), create=True).close()
-    yield name
-    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.close()
-
-
-def pg_copy(template: str):
-    """A new PostgreSQL database copied from the template, opened (models bound); (db, drop)."""
-    name = "t_" + uuid.uuid4().hex[:12]
-    admin = _pg_admin()
-    admin.cursor().execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    database = open_database(pg_url(name))
-
-    def drop():
-        database.close()
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
-
-    return database, drop
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request, db_path, migrated_template):
-    if request.param == "sqlite":
-        shutil.copyfile(migrated_template, db_path)
-        db_path.chmod(0o600)
-        database = open_database(db_path)
-        yield database
-        database.close()
-    else:
-        database, drop = pg_copy(request.getfixturevalue("pg_template"))
-        yield database
-        drop()
+pytestmark = pytest.mark.both_backends  # pytest --backend postgresql runs them there too
 
 
 def is_postgres(db) -> bool:
@@ -167,15 +107,9 @@ def test_index_follows_every_change(admin, nordic, make_machine):
 
 def test_index_is_kept_by_the_database_not_the_services(db, admin, nordic):
     """A change made with the driver directly (sqlite3, psycopg2) still updates the search."""
-    if is_postgres(db):
-        import psycopg2
-
-        raw = psycopg2.connect(db.database if "://" in db.database else pg_url(db.database))
-        raw.cursor().execute("UPDATE customer SET name = 'Renamed Outside' WHERE id = %s",
-                             (nordic.id,))
-    else:
-        raw = sqlite3.connect(db.database)
-        raw.execute("UPDATE customer SET name = 'Renamed Outside' WHERE id = ?", (nordic.id,))
+    raw, _driver = raw_connection(db)
+    raw.cursor().execute("UPDATE customer SET name = 'Renamed Outside' WHERE id = "
+                         + ("%s" if is_postgres(db) else "?"), (nordic.id,))
     raw.commit()
     raw.close()
     assert names(admin, "outside") == ["Renamed Outside"]
@@ -234,21 +168,30 @@ def test_counts_are_capped_for_very_broad_searches(admin, make_customer, monkeyp
     assert search_customers(admin, "", limit=1).total == 5  # no filter: an exact count is cheap
 
 
-@pytest.mark.skipif(not PG_URL, reason="needs $CLIENTBOOK_TEST_PG_URL")
-def test_postgresql_without_the_right_to_create_the_extensions_says_what_to_do():
+@pytest.mark.postgresql_only
+def test_postgresql_without_the_right_to_create_the_extensions_says_what_to_do(
+        postgres_server_url):
     """Migration 0002 needs unaccent and pg_trgm: a role that may not create them gets one
     sentence naming the extension and the remedy, not a driver traceback."""
+    import psycopg2
+
     from tui.domain.errors import DatabaseError
 
+    def url_of(name: str) -> str:
+        return postgres_server_url.rsplit("/", 1)[0] + "/" + name
+
     name, role, password = "t_" + uuid.uuid4().hex[:12], "noext_" + uuid.uuid4().hex[:8], "pw-x"
-    admin = _pg_admin()
+    admin = psycopg2.connect(postgres_server_url)
+    admin.autocommit = True
     cursor = admin.cursor()
     cursor.execute(f'CREATE DATABASE "{name}"')
     try:
         cursor.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
-        with _pg_admin_of(name) as inside:  # may make tables in public, not extensions
-            inside.cursor().execute(f"GRANT CREATE ON SCHEMA public TO {role}")
-        url = f"postgresql://{role}:{password}@" + pg_url(name).split("@", 1)[1]
+        inside = psycopg2.connect(url_of(name))  # may make tables in public, not extensions
+        inside.autocommit = True
+        inside.cursor().execute(f"GRANT CREATE ON SCHEMA public TO {role}")
+        inside.close()
+        url = f"postgresql://{role}:{password}@" + url_of(name).split("@", 1)[1]
         with pytest.raises(DatabaseError) as refused:
             open_database(url, create=True)
         message = str(refused.value)
@@ -258,17 +201,3 @@ def test_postgresql_without_the_right_to_create_the_extensions_says_what_to_do()
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cursor.execute(f"DROP ROLE IF EXISTS {role}")
         admin.close()
-
-
-class _pg_admin_of:
-    def __init__(self, name: str):
-        import psycopg2
-
-        self.connection = psycopg2.connect(pg_url(name))
-        self.connection.autocommit = True
-
-    def __enter__(self):
-        return self.connection
-
-    def __exit__(self, *exc):
-        self.connection.close()
