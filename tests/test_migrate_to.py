@@ -240,3 +240,32 @@ def test_command_errors_are_one_line(source, tmp_path):
     assert "absent.db" in missing
     usage = cli("migrate-to", home=tmp_path)
     assert usage.returncode == 2
+
+
+# --- backup and restore are for SQLite files --------------------------------------------
+
+def test_backup_and_restore_of_a_postgresql_database_point_to_pg_dump(admin, tmp_path,
+                                                                       demo_file):
+    from tui.domain.backup import backup_database, check_backup, restore_database
+
+    for attempt in (lambda: backup_database(admin, tmp_path / "copy.db"),
+                    lambda: check_backup(admin, demo_file),
+                    lambda: restore_database(admin, demo_file)):
+        with pytest.raises(ClientbookError, match=r"is a PostgreSQL database: back it up with "
+                                                  r"pg_dump") as raised:
+            attempt()
+        assert ":" + "@" not in str(raised.value) and admin.db.label in str(raised.value)
+    assert not (tmp_path / "copy.db").exists()
+
+
+def test_backup_command_on_a_postgresql_database_is_one_line(db_target, tmp_path, config):
+    db = open_database(db_target)
+    try:
+        register_first_user(db, config, os_login())  # the command's user is an administrator
+    finally:
+        db.close()
+    for args in (("backup", str(tmp_path / "copy.db")),
+                 ("restore", str(tmp_path / "copy.db"), "--yes")):
+        line = one_line_error(cli("--db", db_target, *args, home=tmp_path,
+                                  CLIENTBOOK_FILES=str(tmp_path / "files")))
+        assert "pg_dump" in line
