@@ -7,11 +7,11 @@ too with ``--backend postgresql``.
 from __future__ import annotations
 
 import csv
-import sqlite3
 
 import peewee
 import pytest
 
+from tests.conftest import raw_connection
 from tui.domain.context import Actor, Context
 from tui.domain.errors import PermissionDenied
 from tui.domain.imports import (
@@ -55,6 +55,8 @@ def assert_index_is_right(db) -> None:
         rebuilt = index_rows(db)
         transaction.rollback()
     assert {r[0] for r in live} == customers and live == rebuilt
+
+pytestmark = pytest.mark.both_backends
 
 HEADERS = ["External ID", "Company", "Phone", "E-mail", "City", "Country", "Groups",
            "First name", "Last name", "Contact e-mail", "Contact phone", "Roles"]
@@ -224,6 +226,7 @@ def test_hostile_cells_are_stored_as_text_not_run(admin, tmp_path):
 # ---------------------------------------------------------------- dry run and re-runs
 
 
+@pytest.mark.sqlite_only  # compares the file's bytes
 def test_dry_run_validates_and_counts_but_changes_nothing(admin, db, db_path, tmp_path):
     import_file(admin, "customers", write_csv(tmp_path / "first.csv", company_rows(2)))
     rows = company_rows(4) + [["", "", "bad phone", "", "", "", "", "", "", "", "", ""]]
@@ -380,13 +383,13 @@ def test_an_equipment_file_keyed_by_serial_assigns_holders(admin, tmp_path, make
 # ---------------------------------------------------------------- batches: interrupted and resumed
 
 
-def clean_state(config, tmp_path, path, back):
+def clean_state(config, fresh_target, path, back):
     """What one uninterrupted import of ``path`` makes, in a database of its own; the models
     are bound to ``back`` again afterwards."""
     from tui.domain.database import open_database
     from tui.domain.models import ALL_MODELS
 
-    other = open_database(tmp_path / "clean.db", create=True)
+    other = open_database(fresh_target())
     try:
         role = config.roles["administrator"]
         ctx = Context(other, config, Actor("boss", "administrator", role.permissions))
@@ -398,7 +401,7 @@ def clean_state(config, tmp_path, path, back):
 
 
 def test_interrupted_after_a_batch_then_run_again_equals_one_clean_import(admin, db, config,
-                                                                          tmp_path):
+                                                                          tmp_path, fresh_target):
     path = write_csv(tmp_path / "big.csv", company_rows(20, contacts=3))  # 60 rows
     seen = []
 
@@ -419,11 +422,12 @@ def test_interrupted_after_a_batch_then_run_again_equals_one_clean_import(admin,
     assert report.rows == 40 and report.status == "done"
     assert report.counts["customer"].created == 20 and report.counts["contact"].created == 60
     assert ImportJob.get_by_id(job.id).status == "done"
-    assert state(db) == clean_state(config, tmp_path, path, db)
+    assert state(db) == clean_state(config, fresh_target, path, db)
     assert AuditEvent.select().where(AuditEvent.action == "import").count() == 1
 
 
-def test_without_resuming_the_matching_still_finishes_the_job(admin, db, config, tmp_path):
+def test_without_resuming_the_matching_still_finishes_the_job(admin, db, config, tmp_path,
+                                                              fresh_target):
     path = write_csv(tmp_path / "big.csv", company_rows(10, contacts=3))
     calls = []
 
@@ -439,7 +443,7 @@ def test_without_resuming_the_matching_still_finishes_the_job(admin, db, config,
                          options=ImportOptions(batch_size=10, resume=False))
     assert report.resumed_after_line == 0 and report.counts["customer"].created == 6
     assert report.counts["customer"].skipped == 4  # the four of the first batch
-    assert state(db) == clean_state(config, tmp_path, path, db)
+    assert state(db) == clean_state(config, fresh_target, path, db)
 
 
 @pytest.mark.both_backends
@@ -679,6 +683,7 @@ def test_postgresql_batches_pause_the_triggers_instead_of_dropping_them(admin, d
         assert not searchindex.paused(db)
 
 
+@pytest.mark.sqlite_only  # PostgreSQL: test_postgresql_batches_pause_the_triggers_...
 def test_the_triggers_are_the_ones_migration_0002_made_and_come_back(admin, db, tmp_path):
     """SQLite: re-created from their stored text (the PostgreSQL twin is below)."""
     live = dict(searchindex.triggers(db))
@@ -689,14 +694,15 @@ def test_the_triggers_are_the_ones_migration_0002_made_and_come_back(admin, db, 
     assert dict(searchindex.triggers(db)) == live
 
 
-def test_one_rebuild_per_batch_gives_the_rows_the_triggers_give(admin, db, config, tmp_path):
+def test_one_rebuild_per_batch_gives_the_rows_the_triggers_give(admin, db, config, tmp_path,
+                                                                fresh_target):
     from tui.domain.database import open_database
     from tui.domain.models import ALL_MODELS
 
     path = write_csv(tmp_path / "c.csv", company_rows(12, contacts=3))
     import_file(admin, "customers", path, options=ImportOptions(batch_size=7))
     fast = state(db)
-    other = open_database(tmp_path / "slow.db", create=True)
+    other = open_database(fresh_target())
     try:
         role = config.roles["administrator"]
         ctx = Context(other, config, Actor("boss", "administrator", role.permissions))
@@ -708,7 +714,8 @@ def test_one_rebuild_per_batch_gives_the_rows_the_triggers_give(admin, db, confi
         db.bind(ALL_MODELS)
 
 
-def test_worker_processes_validate_exactly_as_the_main_process(admin, db, config, tmp_path):
+def test_worker_processes_validate_exactly_as_the_main_process(admin, db, config, tmp_path,
+                                                               fresh_target):
     from tui.domain.database import open_database
     from tui.domain.models import ALL_MODELS
 
@@ -717,7 +724,7 @@ def test_worker_processes_validate_exactly_as_the_main_process(admin, db, config
     path = write_csv(tmp_path / "c.csv", rows)
     report = import_file(admin, "customers", path, options=ImportOptions(batch_size=4, workers=2))
     inline = state(db)
-    other = open_database(tmp_path / "inline.db", create=True)
+    other = open_database(fresh_target())
     try:
         role = config.roles["administrator"]
         ctx = Context(other, config, Actor("boss", "administrator", role.permissions))
@@ -739,18 +746,23 @@ def test_items_record_what_each_job_did(admin, tmp_path):
     assert all(i.version == 1 for i in items if i.entity != "group")
 
 
-def test_sqlite_sees_whole_batches_from_another_connection(admin, db_path, tmp_path):
-    """While an import runs, another connection never sees a half-written batch."""
+def test_another_connection_sees_whole_batches_only(admin, db, tmp_path):
+    """While an import runs, another connection never sees a half-written batch, and the
+    search index's triggers are there for it (SQLite drops them inside the batch's
+    transaction; PostgreSQL only pauses them for that transaction)."""
     path = write_csv(tmp_path / "c.csv", company_rows(9, contacts=2))
     observed = []
+    trigger_names = ("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal" if is_postgres(db)
+                     else "SELECT name FROM sqlite_master WHERE type = 'trigger'")
 
     def look(progress):
-        other = sqlite3.connect(db_path)
+        other, _driver = raw_connection(db)
         try:
-            observed.append(other.execute("SELECT count(*) FROM contact").fetchone()[0])
-            names = {r[0] for r in other.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-            assert set(searchindex.expected_triggers()) <= names
+            cursor = other.cursor()
+            cursor.execute("SELECT count(*) FROM contact")
+            observed.append(cursor.fetchone()[0])
+            cursor.execute(trigger_names)
+            assert set(searchindex.expected_triggers(db)) <= {r[0] for r in cursor.fetchall()}
         finally:
             other.close()
 
