@@ -20,6 +20,7 @@ from tui.domain.demo import populate
 from tui.domain.errors import ClientbookError, DatabaseError, PermissionDenied
 from tui.domain.migrate_to import migrate_to, tables
 from tui.domain.services.customers import create_customer, delete_customer
+from tui.domain.services.equipment import search_equipment
 from tui.domain.services.search import search_customers
 from tui.domain.services.users import register_first_user, resolve_actor
 
@@ -77,9 +78,17 @@ def pg_counts(url: str) -> dict[str, int]:
         connection.close()
 
 
-def searched(ctx: Context) -> dict[str, list[int]]:
-    return {term: [row.id for row in search_customers(ctx, term, limit=200).rows]
-            for term in SEARCHES}
+def searched(ctx: Context) -> dict:
+    """What the customer search and the fleet register show for a few searches and sorts."""
+    found: dict = {term: [row.id for row in search_customers(ctx, term, limit=200).rows]
+                   for term in SEARCHES}
+    for sort in ("serial", "name", "holder", "year"):
+        for holding in ("all", "assigned", "unassigned"):
+            for term in ("", "ex", "20"):
+                page = search_equipment(ctx, term, holding=holding, sort=sort, limit=200)
+                found[(sort, holding, term)] = [(r.id, r.holder_id, r.holder_name)
+                                                for r in page.rows]
+    return found
 
 
 def test_demo_copied_whole_counts_and_search_equal(source, target, config):
@@ -101,6 +110,7 @@ def test_demo_copied_whole_counts_and_search_equal(source, target, config):
         ctx = Context(db, config, source.actor)
         assert searched(ctx) == source_search
         assert sum(len(ids) for ids in source_search.values()) > 30  # searches that find
+        assert source_search[("holder", "assigned", "")]  # the fleet shows held machines
         events = db.execute_sql("SELECT login, entity FROM audit_event WHERE action = "
                                 "'migrate'").fetchall()
         assert events == [(source.actor.login, "database")]
@@ -269,3 +279,12 @@ def test_backup_command_on_a_postgresql_database_is_one_line(db_target, tmp_path
         line = one_line_error(cli("--db", db_target, *args, home=tmp_path,
                                   CLIENTBOOK_FILES=str(tmp_path / "files")))
         assert "pg_dump" in line
+
+
+def test_a_row_postgresql_refuses_is_named(source, target):
+    with sqlite3.connect(source.db.file) as raw:
+        raw.execute("UPDATE equipment SET retired_at = 'yesterday-ish' WHERE id = 5")
+    with pytest.raises(DatabaseError, match=r"^Cannot copy equipment id 5: .*yesterday-ish.* "
+                                            r"Nothing was written\.$"):
+        migrate_to(source, target)
+    assert set(pg_counts(target).values()) == {0}

@@ -210,21 +210,30 @@ def _copy_table(model, reader, target, progress: Progress, source_counts) -> int
     progress(table, 0, total)
     page: list[tuple] = []
 
+    def insert(rows: list[tuple]) -> None:
+        with target.atomic():  # a savepoint: an error keeps the transaction usable
+            model.insert_many(rows, fields=fields).as_rowcount().bind(target).execute()
+
+    def refused(row: tuple, reason: object) -> DatabaseError:
+        return DatabaseError(_(
+            "Cannot copy {table} {key} {id}: {reason}. Nothing was written.").format(
+                table=table, key=order[0].column_name, id=row[fields.index(order[0])],
+                reason=reason))
+
     def flush() -> None:
         nonlocal done
-        first = page[0][fields.index(order[0])]
         try:
-            with target.atomic():  # a savepoint: the error below keeps the transaction usable
-                model.insert_many(page, fields=fields).as_rowcount().bind(target).execute()
-        except peewee.DatabaseError as error:
-            raise DatabaseError(_(
-                "Cannot copy {table} (the rows from {key} {first} on): {reason}. Nothing was "
-                "written.").format(table=table, key=order[0].column_name, first=first,
-                                   reason=_reason(error))) from None
-        except ClientbookError as error:  # e.g. the NUL sentence of ClientbookPostgres
-            raise DatabaseError(_("Cannot copy {table} (the rows from {key} {first} on): "
-                                  "{reason}").format(table=table, key=order[0].column_name,
-                                                     first=first, reason=error)) from None
+            insert(page)
+        except (peewee.DatabaseError, ClientbookError):
+            # Find the row PostgreSQL refuses (an invalid date, a NUL...), to name it.
+            for row in page:
+                try:
+                    insert([row])
+                except peewee.DatabaseError as error:
+                    raise refused(row, _reason(error)) from None
+                except ClientbookError as error:
+                    raise refused(row, error) from None
+            raise  # pragma: no cover - the page failed but no row alone does
         done += len(page)
         page.clear()
         progress(table, done, total)
