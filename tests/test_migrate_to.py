@@ -14,6 +14,7 @@ import psycopg2
 import pytest
 
 from tests.conftest import CustomerDraft, actor_for
+from tests.test_migration_0006 import old  # noqa: F401 - a fixture: a schema-5 file
 from tui.domain.context import Context, os_login
 from tui.domain.database import open_database
 from tui.domain.demo import populate
@@ -57,6 +58,12 @@ def source(demo_file, tmp_path, config):
 def target(fresh_target, tmp_path, monkeypatch) -> str:
     monkeypatch.setenv("CLIENTBOOK_FILES", str(tmp_path / "pg.files"))
     return fresh_target()
+
+
+@pytest.fixture
+def empty_target(postgres_tests) -> str:
+    """A new database with no schema at all (what createdb gives)."""
+    return postgres_tests.url_for(postgres_tests.create(f"{postgres_tests.prefix}_empty"))
 
 
 def sqlite_counts(path: Path) -> dict[str, int]:
@@ -211,7 +218,9 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-def test_command_copies_and_prints_the_counts(source, target, tmp_path):
+def test_command_copies_and_prints_the_counts(source, empty_target, tmp_path):
+    """Into a database createdb just made: the schema is created, then filled."""
+    target = empty_target
     source.db.close()
     files = str(tmp_path / "pg.files")
     done = cli("migrate-to", target, "--db", str(source.db.file), home=tmp_path,
@@ -288,3 +297,28 @@ def test_a_row_postgresql_refuses_is_named(source, target):
                                             r"Nothing was written\.$"):
         migrate_to(source, target)
     assert set(pg_counts(target).values()) == {0}
+
+
+def test_an_old_file_is_upgraded_first_and_its_deleted_ids_stay_used(old, target, config):
+    """A schema-5 file (ids deleted before 0006, no sqlite_sequence rows for them): opening
+    it upgrades it (with its copy aside); the PostgreSQL sequences start past every id the
+    file still names (0006's high_water), not only past the rows left."""
+    db = open_database(old.path)
+    try:
+        assert list(old.path.parent.glob("five.db.*.bak"))  # the automatic copy
+        ctx = Context(db, config, actor_for(config, "administrator", "boss"))
+        report = migrate_to(ctx, target)
+    finally:
+        db.close()
+    assert report.counts["customer"] == 2
+    assert report.sequences["customer"] >= old.deleted_customer
+    assert report.sequences["contact"] >= old.deleted_contact
+    assert report.sequences["equipment"] >= old.deleted_machine
+    assert report.sequences["admin_document"] >= old.deleted_document
+    pg = open_database(target)
+    try:
+        ctx = Context(pg, config, actor_for(config, "administrator", "boss"))
+        new = create_customer(ctx, CustomerDraft(name="After The Move ApS", segment="other"))
+        assert new.id > old.deleted_customer
+    finally:
+        pg.close()
