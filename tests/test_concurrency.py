@@ -1,4 +1,6 @@
-"""Several operators on one SQLite file, each a real process (tests/stress/worker.py).
+"""Several operators on one database, each a real process (tests/stress/worker.py). The race
+and the stress run on both backends (--backend postgresql); the lock tests that hold
+SQLite's own locks are sqlite_only (PostgreSQL's writer lock: tests/test_postgres_backend.py).
 
 * No lost update: two processes read the same version of a record and both save; one
   save wins, the other is refused with Conflict, the file holds the winner's values.
@@ -37,6 +39,8 @@ from tui.domain.services.customers import get_customer, update_customer
 from tui.domain.services.documents import add_document
 from tui.domain.services.estimates import EstimateDraft, LineDraft, create_estimate
 from tui.domain.services.projects import ProjectDraft, create_project
+
+pytestmark = pytest.mark.both_backends
 
 STRESS_OPS = int(os.environ.get("CLIENTBOOK_STRESS_OPS", "60"))
 STRESS_PROCESSES = int(os.environ.get("CLIENTBOOK_STRESS_PROCESSES", "8"))
@@ -89,7 +93,7 @@ def _record(entity: str, admin, make_customer, make_machine):
 @pytest.mark.parametrize("entity", ["customer", "contact", "equipment", "document", "estimate",
                                     "project"])
 def test_two_processes_save_the_same_version_one_wins_the_other_gets_a_conflict(
-        entity, db, db_path, tmp_path, admin, make_customer, make_machine):
+        entity, db, db_target, tmp_path, admin, make_customer, make_machine):
     model, key, column = _record(entity, admin, make_customer, make_machine)
     read_version = model.get_by_id(key).version
     audited = AuditEvent.select().where(AuditEvent.entity == entity, AuditEvent.entity_id == key,
@@ -98,7 +102,7 @@ def test_two_processes_save_the_same_version_one_wins_the_other_gets_a_conflict(
     names = ("alice", "bruno")
     logs = {name: tmp_path / f"{name}.jsonl" for name in names}
     ready = {name: tmp_path / f"{name}.ready" for name in names}
-    children = [worker("race", str(db_path), str(logs[name]), "--login", name, "--entity", entity,
+    children = [worker("race", str(db_target), str(logs[name]), "--login", name, "--entity", entity,
                        "--id", str(key), "--value", f"Saved by {name}", "--ready",
                        str(ready[name]), "--go", str(go)) for name in names]
     wait_for_files(ready.values(), children)
@@ -126,8 +130,10 @@ def test_two_processes_save_the_same_version_one_wins_the_other_gets_a_conflict(
 
 # ------------------------------------------------------------------------ stress
 
-def test_eight_processes_of_mixed_operations_lose_nothing_and_never_see_a_lock(tmp_path):
-    figures = stress_run(tmp_path, STRESS_PROCESSES, STRESS_OPS)  # asserts every promise
+def test_eight_processes_of_mixed_operations_lose_nothing_and_never_see_a_lock(
+        tmp_path, backend, fresh_target):
+    target = fresh_target() if backend == "postgresql" else None  # SQLite: a new file
+    figures = stress_run(tmp_path, STRESS_PROCESSES, STRESS_OPS, target=target)  # asserts all
     print(json.dumps(figures, indent=2))
     assert figures["gave_up"] == 0
     assert figures["operations"] == STRESS_PROCESSES * STRESS_OPS  # each logged once
@@ -180,6 +186,7 @@ class Locker:
         return timer
 
 
+@pytest.mark.sqlite_only
 def test_a_save_waits_for_a_short_lock_then_goes_through(db, db_path, admin, make_customer):
     customer = make_customer("Patient Cranes ApS")
     before = db.lock_stats.retries
@@ -207,6 +214,7 @@ def rollback_journal_database(path: Path, lock_timeout: float):
     return database
 
 
+@pytest.mark.sqlite_only
 def test_a_statement_outside_a_transaction_waits_for_a_writer_to_finish(tmp_path):
     database = rollback_journal_database(tmp_path / "plain.db", lock_timeout=10)
     try:
@@ -224,6 +232,7 @@ def test_a_statement_outside_a_transaction_waits_for_a_writer_to_finish(tmp_path
         database.close()
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("reader_stays", [0.5, None], ids=["reader-leaves", "reader-stays"])
 def test_a_busy_commit_is_tried_again_and_else_rolled_back(tmp_path, reader_stays):
     database = rollback_journal_database(tmp_path / "plain.db", lock_timeout=1.5)
@@ -252,6 +261,7 @@ def test_a_busy_commit_is_tried_again_and_else_rolled_back(tmp_path, reader_stay
         database.close()
 
 
+@pytest.mark.sqlite_only
 def test_a_lock_held_too_long_is_one_clear_sentence_and_nothing_is_saved(db_path, config):
     from tests.conftest import actor_for
     from tui.domain.context import Context
@@ -286,6 +296,7 @@ def test_a_lock_held_too_long_is_one_clear_sentence_and_nothing_is_saved(db_path
         db.close()
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.skipif(not CLIENTBOOK.is_file(), reason="the clientbook command is not installed")
 def test_the_command_reports_a_lock_held_past_the_timeout_in_one_line(tmp_path):
     db = tmp_path / "shared.db"
@@ -306,6 +317,7 @@ def test_the_command_reports_a_lock_held_past_the_timeout_in_one_line(tmp_path):
     assert_ok(clientbook("users", "add", "dave", "--role", "limited", db=db, home=tmp_path))
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.skipif(not CLIENTBOOK.is_file(), reason="the clientbook command is not installed")
 @pytest.mark.parametrize("value", ["soon", "0", "-3", "99999"])
 def test_a_bad_lock_timeout_setting_is_named(tmp_path, value):

@@ -1,13 +1,14 @@
-"""Customers, contacts, equipment and documents through the services, on a real SQLite file."""
+"""Customers, contacts, equipment and documents through the services, on a real database
+(SQLite, and PostgreSQL with --backend postgresql)."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 
 import peewee
 import pytest
 
+from tests.conftest import raw_connection
 from tui.domain.errors import (
     AlreadyAssigned,
     Conflict,
@@ -31,6 +32,7 @@ from tui.domain.services import equipment as equipment_service
 from tui.domain.services.contacts import ContactDraft
 from tui.domain.services.customers import CustomerDraft
 
+pytestmark = pytest.mark.both_backends
 
 def draft(**fields) -> CustomerDraft:
     values = {"name": "Nordic Lifting A/S", "billing_country": "DK"}
@@ -232,17 +234,19 @@ def test_one_open_assignment_per_machine(admin, make_customer, make_machine):
 def test_one_open_assignment_is_enforced_by_the_database_itself(db, make_customer, make_machine):
     """Bypass the services entirely: the unique partial index still says no."""
     customer, machine = make_customer(), make_machine()
-    raw = sqlite3.connect(db.database)
+    raw, driver = raw_connection(db)
     try:
+        cursor = raw.cursor()
         insert = ("INSERT INTO assignment (equipment_id, customer_id, customer_name, assigned_at,"
-                  " assigned_by) VALUES (?, ?, 'x', '2026-01-01', 'x')")
-        raw.execute(insert, (machine.id, customer.id))
+                  " assigned_by) VALUES ({p}, {p}, 'x', '2026-01-01', 'x')").format(p=db.param)
+        cursor.execute(insert, (machine.id, customer.id))
         raw.commit()
-        with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
-            raw.execute(insert, (machine.id, customer.id))
+        with pytest.raises(driver.IntegrityError, match="(?i)unique"):
+            cursor.execute(insert, (machine.id, customer.id))
+        raw.rollback()
         # a closed assignment does not count
-        raw.execute("UPDATE assignment SET unassigned_at = '2026-01-02'")
-        raw.execute(insert, (machine.id, customer.id))
+        cursor.execute("UPDATE assignment SET unassigned_at = '2026-01-02'")
+        cursor.execute(insert, (machine.id, customer.id))
         raw.commit()
     finally:
         raw.close()

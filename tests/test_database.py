@@ -157,3 +157,44 @@ def admin_for(config):
         return Context(database, config, Actor("boss", role.key, role.permissions))
 
     return make
+
+
+# -- PostgreSQL variants (pytest --backend postgresql) -----------------------------------------
+
+
+@pytest.mark.postgresql_only
+def test_a_new_postgresql_database_reads_committed_at_the_latest_schema(db):
+    assert db.execute_sql("SHOW transaction_isolation").fetchone()[0] == "read committed"
+    assert db.execute_sql("SHOW server_encoding").fetchone()[0] == "UTF8"
+    assert current_schema_version(db) == schema_version(known_migrations()) >= 6
+    kinds = db.execute_sql(
+        "SELECT DISTINCT data_type FROM information_schema.columns"
+        " WHERE table_schema = current_schema()").fetchall()
+    # text, never varchar(255); bigint, never a 32-bit integer (see migrations/_postgres.py)
+    assert {kind for (kind,) in kinds} >= {"text", "bigint"}
+    assert not {kind for (kind,) in kinds} & {"character varying", "integer", "smallint"}
+
+
+@pytest.mark.postgresql_only
+def test_models_match_the_migrated_postgresql_schema(db):
+    """As test_models_match_the_migrated_schema, from PostgreSQL's catalogue."""
+    for model in ALL_MODELS:
+        table = model._meta.table_name
+        columns = {column.name: column for column in db.get_columns(table)}
+        fields = {f.column_name: f for f in model._meta.sorted_fields}
+        assert set(columns) == set(fields), table
+        for name, field in fields.items():
+            assert columns[name].null == field.null or field.primary_key, f"{table}.{name}"
+
+
+@pytest.mark.postgresql_only
+def test_a_newer_postgresql_database_is_refused(db, db_target):
+    # an explicit id: the test database's reset winds every sequence back, this one's too
+    db.execute_sql(f"INSERT INTO {HISTORY_TABLE} (id, name, applied)"
+                   f" SELECT max(id) + 1, %s, now() FROM {HISTORY_TABLE}", ("0099_future",))
+    db.close()
+    try:
+        with pytest.raises(DatabaseError, match=r"newer Clientbook \(schema 99"):
+            open_database(db_target)
+    finally:  # the test database is emptied, not made again, before the next test
+        db.execute_sql(f"DELETE FROM {HISTORY_TABLE} WHERE name = %s", ("0099_future",))

@@ -10,6 +10,7 @@ import peewee
 import pytest
 
 from tests.conftest import ContactDraft, CustomerDraft
+from tui.domain.dialect import sql
 from tui.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from tui.domain.models import AuditEvent, Customer, Estimate, EstimateLine
 from tui.domain.services import contacts as contact_service
@@ -30,6 +31,8 @@ from tui.domain.services.estimates import (
     update_estimate,
 )
 from tui.domain.validation import FieldError
+
+pytestmark = pytest.mark.both_backends
 
 DAY = date(2026, 3, 14)
 
@@ -116,8 +119,9 @@ def test_lines_and_total_are_exact_in_minor_units(admin, lyon):
     # 1.5 x 33 = 49.5 cents, rounded half up to 50; 0.125 x 8000 = 1000
     assert [line.amount_minor for line in lines] == [250100, 50, -10000, 1000]
     assert estimate.total_minor == 250100 + 50 - 10000 + 1000
-    stored = estimate._meta.database.execute_sql(
-        "SELECT quantity FROM estimate_line WHERE estimate_id = ? ORDER BY position",
+    db = estimate._meta.database
+    stored = db.execute_sql(
+        sql(db, "SELECT quantity FROM estimate_line WHERE estimate_id = ? ORDER BY position"),
         [estimate.id]).fetchall()
     assert stored == [("2",), ("1.5",), ("1",), ("0.125",)]  # text, never a float
 
@@ -319,8 +323,9 @@ def test_the_database_refuses_a_currency_change_behind_the_services_back(admin, 
     create_estimate(admin, draft_for(lyon))
     with pytest.raises(peewee.IntegrityError, match="currency"):
         with db.atomic():
-            db.execute_sql("UPDATE customer SET currency = 'USD' WHERE id = ?", [lyon.id])
-    db.execute_sql("UPDATE customer SET name = 'Still fine' WHERE id = ?", [lyon.id])
+            db.execute_sql(sql(db, "UPDATE customer SET currency = 'USD' WHERE id = ?"),
+                           [lyon.id])
+    db.execute_sql(sql(db, "UPDATE customer SET name = 'Still fine' WHERE id = ?"), [lyon.id])
 
 
 # ------------------------------------------------------------------ who may do what

@@ -26,6 +26,8 @@ from tui.domain.models import ALL_MODELS
 from tui.domain.services.contacts import ContactDraft
 from tui.domain.services.equipment import assign_equipment
 
+pytestmark = pytest.mark.both_backends
+
 
 def exported(ctx, what, fmt, search=None) -> str:
     out = io.StringIO(newline="")
@@ -264,7 +266,7 @@ def business_state(db) -> dict:
 
 
 def test_demo_data_exported_then_imported_into_an_empty_database_comes_back(admin, db, config,
-                                                                            tmp_path):
+                                                                            tmp_path, fresh_target):
     from tui.domain.database import open_database
     from tui.domain.demo import populate
 
@@ -276,7 +278,7 @@ def test_demo_data_exported_then_imported_into_an_empty_database_comes_back(admi
         texts[what] = path.read_bytes()
     original = business_state(db)
     assert len(original["held"]) > 5 and len(original["contacts"]) > 30
-    empty = open_database(tmp_path / "empty.db", create=True)
+    empty = open_database(fresh_target())
     try:
         role = config.roles["fleet_administrator"]
         ctx = Context(empty, config, Actor("mia", "fleet_administrator", role.permissions))

@@ -3,7 +3,6 @@ and the one-open-assignment rule decided by the database when two operators race
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -11,10 +10,12 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+import peewee
 import pytest
 
 from tests.conftest import ContactDraft
 from tui.domain.context import Actor, Context
+from tui.domain.dialect import sql
 from tui.domain.errors import (
     AlreadyAssigned,
     Conflict,
@@ -43,6 +44,8 @@ from tui.domain.services.equipment import (
     update_equipment,
 )
 from tui.domain.services.events import machine_events, record_event, why_nobody_notified
+
+pytestmark = pytest.mark.both_backends
 
 READ_ONLY_ROLES = ("limited", "account_owner", "estimator")
 
@@ -126,6 +129,42 @@ def test_search_takes_backslashes_literally(admin, make_machine):
     assert serials(search_equipment(admin, "\\")) == ["BS-1"]
     assert serials(search_equipment(admin, "\\yard\\p")) == ["BS-1"]
     assert serials(search_equipment(admin, "yard")) == ["BS-1", "BS-2"]
+
+
+def test_control_characters_in_search_words_separate_words_and_never_raise(admin, fleet):
+    # PostgreSQL refuses a NUL in any parameter; no stored text holds a control character.
+    assert serials(search_equipment(admin, "atlas\x002016")) == ["GEN-XAS-0009"]
+    assert serials(search_equipment(admin, "\x00\x1b\x9b")) == serials(search_equipment(admin))
+    assert search_equipment(admin, "", type="li\x00ft").total == 0
+    assert search_equipment(admin, "nordic\x00", sort="holder").total == 1
+    assert search_unassigned_equipment(admin, "\x00").total == len(
+        search_unassigned_equipment(admin).rows)
+    assert search_unassigned_equipment(admin, "xas\x00zzz").total == 0
+
+
+def test_short_and_long_words_match_alike(admin, db, make_customer, make_machine):
+    """PostgreSQL tests words of 3 characters or more through its trigram indexes and shorter
+    ones row by row (see _postgres_word); SQLite row by row: the same machines either way."""
+    make_machine("YR-1", name="Pump_50%", make="Grundfos", year=2019)
+    make_machine("YR-2", name="Pump 50", make="Grundfos", year=2001)
+    held = make_machine("HLD-1", name="Hoist")
+    orphan = make_machine("ORP-1", name="Winch")
+    assign_equipment(admin, make_customer("Ghost Lifting").id, [held.id])
+    # An open assignment whose customer row is gone: its copy of the name is the holder.
+    db.execute_sql(sql(db, "INSERT INTO assignment (equipment_id, customer_id, customer_name,"
+                           " assigned_at, assigned_by) VALUES (?, 999999, 'Phantom Hire',"
+                           " '2026-01-01', 'x')"), [orphan.id])
+    cases = {
+        "2019": ["YR-1"], "201": ["YR-1"], "20": ["YR-1", "YR-2"], "9": ["YR-1"],
+        "p_5": ["YR-1"], "p%5": [], "mp_50%": ["YR-1"], "_5": ["YR-1"], "%": ["YR-1"],
+        "GRUNDFOS": ["YR-1", "YR-2"], "gr": ["YR-1", "YR-2"],
+        "ghost": ["HLD-1"], "GH": ["HLD-1"], "phantom": ["ORP-1"], "ph": ["ORP-1"],
+        "hire": ["ORP-1"], "lifting 2019": [], "pump 2001": ["YR-2"],
+    }
+    for text, expected in cases.items():
+        page = search_equipment(admin, text)
+        assert (serials(page), page.total) == (expected, len(expected)), text
+    assert [r.holder_name for r in search_equipment(admin, "phantom").rows] == ["Phantom Hire"]
 
 
 def test_search_uses_the_holders_current_name(admin, fleet):
@@ -403,16 +442,14 @@ def test_machine_events_count_the_emails_and_explain_silence(admin, make_custome
 
 # -- two operators, one machine: the database decides -------------------------------------------
 
-def test_the_partial_unique_index_refuses_a_second_open_assignment(db_path, fleet):
-    """Below every service: a raw connection cannot open a second assignment either."""
-    raw = sqlite3.connect(db_path)
-    try:
-        with pytest.raises(sqlite3.IntegrityError):
-            raw.execute("INSERT INTO assignment (equipment_id, customer_id, customer_name,"
-                        " assigned_at, assigned_by) VALUES (?, 1, 'X', '2026-01-01', 'x')",
-                        (fleet["JCB-540-0117"].id,))
-    finally:
-        raw.close()
+def test_the_partial_unique_index_refuses_a_second_open_assignment(db, fleet):
+    """Below every service: raw SQL cannot open a second assignment either."""
+    with pytest.raises(peewee.IntegrityError):
+        with db.atomic():
+            db.execute_sql(sql(db, "INSERT INTO assignment (equipment_id, customer_id,"
+                                   " customer_name, assigned_at, assigned_by)"
+                                   " VALUES (?, 1, 'X', '2026-01-01', 'x')"),
+                           (fleet["JCB-540-0117"].id,))
 
 
 def test_two_threads_two_connections_one_winner(admin, as_role, make_customer, make_machine):
@@ -454,7 +491,7 @@ def test_two_threads_two_connections_one_winner(admin, as_role, make_customer, m
     assert Assignment.select().where(Assignment.equipment == machine.id).count() == 1
 
 
-def test_another_process_assigned_it_a_moment_ago(admin, db_path, make_customer, make_machine):
+def test_another_process_assigned_it_a_moment_ago(admin, db_target, make_customer, make_machine):
     """The other operator is another process; what we saw as free is taken when we save."""
     machine = make_machine("RACE-2")
     ours = make_customer("Our Customer ApS")
@@ -465,7 +502,7 @@ def test_another_process_assigned_it_a_moment_ago(admin, db_path, make_customer,
         from tui.domain.context import Actor, Context
         from tui.domain.database import open_database
         from tui.domain.services.equipment import assign_equipment
-        db = open_database({str(db_path)!r})
+        db = open_database({str(db_target)!r})
         config = load_config()
         role = config.roles["fleet_administrator"]
         ctx = Context(db, config, Actor("other", role.key, role.permissions))

@@ -1,12 +1,17 @@
-"""Bulk import against a real database file: batches, matching, errors, jobs, undo, permissions."""
+"""Bulk import against a real database file: batches, matching, errors, jobs, undo, permissions.
+
+The tests marked ``both_backends`` (the search index's part of the import) run on PostgreSQL
+too with ``--backend postgresql``.
+"""
 
 from __future__ import annotations
 
 import csv
-import sqlite3
 
+import peewee
 import pytest
 
+from tests.conftest import raw_connection
 from tui.domain.context import Actor, Context
 from tui.domain.errors import PermissionDenied
 from tui.domain.imports import (
@@ -27,6 +32,31 @@ from tui.domain.models import AuditEvent, Customer, ImportItem, ImportJob
 from tui.domain.services.contacts import ContactDraft, add_contact
 from tui.domain.services.customers import CustomerDraft, update_customer
 from tui.domain.services.search import search_customers
+
+
+def is_postgres(db) -> bool:
+    return isinstance(db, peewee.PostgresqlDatabase)
+
+
+def index_rows(db) -> list:
+    if is_postgres(db):
+        return db.execute_sql("SELECT customer_id, document::text FROM customer_search"
+                              " ORDER BY customer_id").fetchall()
+    return db.execute_sql("SELECT rowid, name, address, phone, email, web, contacts, equipment,"
+                          " digits, notes FROM customer_search ORDER BY rowid").fetchall()
+
+
+def assert_index_is_right(db) -> None:
+    """The index holds exactly what rebuilding every customer's row from scratch gives."""
+    live = index_rows(db)
+    customers = {i for (i,) in db.execute_sql("SELECT id FROM customer")}
+    with db.atomic() as transaction:
+        searchindex.refresh(db, customers | {r[0] for r in live})
+        rebuilt = index_rows(db)
+        transaction.rollback()
+    assert {r[0] for r in live} == customers and live == rebuilt
+
+pytestmark = pytest.mark.both_backends
 
 HEADERS = ["External ID", "Company", "Phone", "E-mail", "City", "Country", "Groups",
            "First name", "Last name", "Contact e-mail", "Contact phone", "Roles"]
@@ -71,8 +101,10 @@ def state(db) -> dict:
                        " FROM equipment"),
         "assignments": q("SELECT e.serial, a.customer_name FROM assignment a JOIN equipment e"
                          " ON e.id = a.equipment_id WHERE a.unassigned_at IS NULL"),
-        "search": q("SELECT rowid, name, address, phone, email, web, contacts, equipment, digits,"
-                    " notes FROM customer_search"),
+        "search": (q("SELECT customer_id, document::text FROM customer_search")
+                   if is_postgres(db) else
+                   q("SELECT rowid, name, address, phone, email, web, contacts, equipment,"
+                     " digits, notes FROM customer_search")),
     }
 
 
@@ -194,6 +226,7 @@ def test_hostile_cells_are_stored_as_text_not_run(admin, tmp_path):
 # ---------------------------------------------------------------- dry run and re-runs
 
 
+@pytest.mark.sqlite_only  # compares the file's bytes
 def test_dry_run_validates_and_counts_but_changes_nothing(admin, db, db_path, tmp_path):
     import_file(admin, "customers", write_csv(tmp_path / "first.csv", company_rows(2)))
     rows = company_rows(4) + [["", "", "bad phone", "", "", "", "", "", "", "", "", ""]]
@@ -350,13 +383,13 @@ def test_an_equipment_file_keyed_by_serial_assigns_holders(admin, tmp_path, make
 # ---------------------------------------------------------------- batches: interrupted and resumed
 
 
-def clean_state(config, tmp_path, path, back):
+def clean_state(config, fresh_target, path, back):
     """What one uninterrupted import of ``path`` makes, in a database of its own; the models
     are bound to ``back`` again afterwards."""
     from tui.domain.database import open_database
     from tui.domain.models import ALL_MODELS
 
-    other = open_database(tmp_path / "clean.db", create=True)
+    other = open_database(fresh_target())
     try:
         role = config.roles["administrator"]
         ctx = Context(other, config, Actor("boss", "administrator", role.permissions))
@@ -368,7 +401,7 @@ def clean_state(config, tmp_path, path, back):
 
 
 def test_interrupted_after_a_batch_then_run_again_equals_one_clean_import(admin, db, config,
-                                                                          tmp_path):
+                                                                          tmp_path, fresh_target):
     path = write_csv(tmp_path / "big.csv", company_rows(20, contacts=3))  # 60 rows
     seen = []
 
@@ -389,11 +422,12 @@ def test_interrupted_after_a_batch_then_run_again_equals_one_clean_import(admin,
     assert report.rows == 40 and report.status == "done"
     assert report.counts["customer"].created == 20 and report.counts["contact"].created == 60
     assert ImportJob.get_by_id(job.id).status == "done"
-    assert state(db) == clean_state(config, tmp_path, path, db)
+    assert state(db) == clean_state(config, fresh_target, path, db)
     assert AuditEvent.select().where(AuditEvent.action == "import").count() == 1
 
 
-def test_without_resuming_the_matching_still_finishes_the_job(admin, db, config, tmp_path):
+def test_without_resuming_the_matching_still_finishes_the_job(admin, db, config, tmp_path,
+                                                              fresh_target):
     path = write_csv(tmp_path / "big.csv", company_rows(10, contacts=3))
     calls = []
 
@@ -409,9 +443,10 @@ def test_without_resuming_the_matching_still_finishes_the_job(admin, db, config,
                          options=ImportOptions(batch_size=10, resume=False))
     assert report.resumed_after_line == 0 and report.counts["customer"].created == 6
     assert report.counts["customer"].skipped == 4  # the four of the first batch
-    assert state(db) == clean_state(config, tmp_path, path, db)
+    assert state(db) == clean_state(config, fresh_target, path, db)
 
 
+@pytest.mark.both_backends
 def test_a_batch_stopped_in_the_middle_leaves_nothing_of_itself(admin, db, tmp_path,
                                                                 monkeypatch):
     path = write_csv(tmp_path / "big.csv", company_rows(10, contacts=2))
@@ -428,11 +463,13 @@ def test_a_batch_stopped_in_the_middle_leaves_nothing_of_itself(admin, db, tmp_p
         import_file(admin, "customers", path, options=ImportOptions(batch_size=6))
     assert count(db, "customer") == 3 and count(db, "contact") == 6
     assert count(db, "import_item") == 3 + 6 + 1  # and the group
-    assert {n for n, _s in searchindex.triggers(db)} == set(searchindex.expected_triggers())
+    assert {n for n, _s in searchindex.triggers(db)} == set(searchindex.expected_triggers(db))
     assert [r.name for r in search_customers(admin, "firm").rows] == [
         "Firm 0 ApS", "Firm 1 ApS", "Firm 2 ApS"]
+    assert_index_is_right(db)
 
 
+@pytest.mark.both_backends
 def test_a_progress_callback_can_cancel_cleanly(admin, db, tmp_path):
     path = write_csv(tmp_path / "big.csv", company_rows(10, contacts=1))
     fractions = []
@@ -470,6 +507,7 @@ def test_every_import_is_a_job_with_one_audit_event(admin, tmp_path):
     assert AuditEvent.select().where(AuditEvent.entity == "customer").count() == 0
 
 
+@pytest.mark.both_backends
 def test_undo_removes_what_was_created_and_puts_back_what_was_updated(admin, db, tmp_path):
     import_file(admin, "customers", write_csv(tmp_path / "a.csv", company_rows(2)))
     before = state(db)
@@ -486,6 +524,7 @@ def test_undo_removes_what_was_created_and_puts_back_what_was_updated(admin, db,
     after = state(db)
     assert after == before
     assert search_customers(admin, "info@firm2").rows == []
+    assert_index_is_right(db)
     assert Customer.get(Customer.external_id == "EXT-0").version == 3
     job = ImportJob.get_by_id(report.job_id)
     assert job.status == "undone" and job.undone_by == "boss"
@@ -495,6 +534,7 @@ def test_undo_removes_what_was_created_and_puts_back_what_was_updated(admin, db,
         undo_import(admin, report.job_id)
 
 
+@pytest.mark.both_backends
 def test_undo_is_refused_when_someone_changed_a_record_since(admin, as_role, db, tmp_path):
     report = import_file(admin, "customers", write_csv(tmp_path / "a.csv", company_rows(3)))
     firm = Customer.get(Customer.external_id == "EXT-1")
@@ -513,6 +553,7 @@ def test_undo_is_refused_when_someone_changed_a_record_since(admin, as_role, db,
     assert state(db) == snapshot and ImportJob.get_by_id(report.job_id).status == "done"
 
 
+@pytest.mark.both_backends
 def test_undo_of_an_equipment_import(admin, db, tmp_path):
     import_file(admin, "customers", write_csv(tmp_path / "c.csv", company_rows(1, contacts=0)))
     rows = [["Serial", "Make", "Customer external ID"], ["SN-1", "Volvo", "EXT-0"],
@@ -523,6 +564,7 @@ def test_undo_of_an_equipment_import(admin, db, tmp_path):
     assert result.removed == {"assignment": 1, "equipment": 2}
     assert count(db, "equipment") == 0 and count(db, "assignment") == 0
     assert search_customers(admin, "SN-1").rows == []
+    assert_index_is_right(db)
 
 
 # ---------------------------------------------------------------- permissions
@@ -584,7 +626,8 @@ def test_an_unusable_mapping_stops_before_reading(admin, tmp_path):
 # ---------------------------------------------------------------- the search index during batches
 
 
-def test_imported_customers_contacts_phones_and_machines_are_found(admin, tmp_path):
+@pytest.mark.both_backends
+def test_imported_customers_contacts_phones_and_machines_are_found(admin, db, tmp_path):
     import_file(admin, "customers", write_csv(tmp_path / "c.csv", company_rows(3)))
     import_file(admin, "equipment", write_csv(tmp_path / "e.csv", [
         ["Serial", "Name", "Customer external ID"], ["EXC-7781", "Big digger", "EXT-2"]]))
@@ -599,9 +642,50 @@ def test_imported_customers_contacts_phones_and_machines_are_found(admin, tmp_pa
     assert names("0001") == ["Firm 1 ApS"]  # last digits of a contact's phone
     assert names("20000000") == ["Firm 0 ApS"]  # the company's own phone
     assert names("EXC-7781") == ["Firm 2 ApS"] and names("digger") == ["Firm 2 ApS"]
+    assert_index_is_right(db)
 
 
+@pytest.mark.both_backends
+def test_after_a_batch_the_triggers_keep_the_index_again(admin, db, tmp_path):
+    """The batch's pause ends with its transaction: later changes are indexed by the triggers."""
+    import_file(admin, "customers", write_csv(tmp_path / "c.csv", company_rows(3)),
+                options=ImportOptions(batch_size=2))
+    if is_postgres(db):
+        assert not searchindex.paused(db)
+    firm = Customer.get(Customer.external_id == "EXT-1")
+    add_contact(admin, firm.id, ContactDraft(name="Quentin Latecomer"))
+    assert [r.name for r in search_customers(admin, "latecomer").rows] == ["Firm 1 ApS"]
+    assert_index_is_right(db)
+
+
+@pytest.mark.postgresql_only
+def test_postgresql_batches_pause_the_triggers_instead_of_dropping_them(admin, db, tmp_path):
+    live = dict(searchindex.triggers(db))
+    for name, (event, function) in searchindex.expected_triggers(db).items():
+        assert " ".join(live[name].replace("public.", "").split()) == (
+            f"CREATE TRIGGER {name} {event} FOR EACH ROW EXECUTE FUNCTION {function}()")
+    seen = []
+
+    def look(progress):  # between batches: the triggers are there and not paused
+        seen.append((dict(searchindex.triggers(db)) == live, searchindex.paused(db)))
+
+    import_file(admin, "customers", write_csv(tmp_path / "c.csv", company_rows(5)),
+                options=ImportOptions(batch_size=4), progress=look)
+    assert seen and set(seen) == {(True, False)}
+    with db.atomic():
+        before = searchindex.drop(db)
+        assert before == "off" and searchindex.paused(db)
+        inner = searchindex.drop(db)
+        assert inner == "on"
+        searchindex.restore(db, inner)
+        assert searchindex.paused(db)  # a nested pause gives back what it found
+        searchindex.restore(db, before)
+        assert not searchindex.paused(db)
+
+
+@pytest.mark.sqlite_only  # PostgreSQL: test_postgresql_batches_pause_the_triggers_...
 def test_the_triggers_are_the_ones_migration_0002_made_and_come_back(admin, db, tmp_path):
+    """SQLite: re-created from their stored text (the PostgreSQL twin is below)."""
     live = dict(searchindex.triggers(db))
     for name, (event, body) in searchindex.expected_triggers().items():
         assert " ".join(live[name].split()) == " ".join(
@@ -610,14 +694,15 @@ def test_the_triggers_are_the_ones_migration_0002_made_and_come_back(admin, db, 
     assert dict(searchindex.triggers(db)) == live
 
 
-def test_one_rebuild_per_batch_gives_the_rows_the_triggers_give(admin, db, config, tmp_path):
+def test_one_rebuild_per_batch_gives_the_rows_the_triggers_give(admin, db, config, tmp_path,
+                                                                fresh_target):
     from tui.domain.database import open_database
     from tui.domain.models import ALL_MODELS
 
     path = write_csv(tmp_path / "c.csv", company_rows(12, contacts=3))
     import_file(admin, "customers", path, options=ImportOptions(batch_size=7))
     fast = state(db)
-    other = open_database(tmp_path / "slow.db", create=True)
+    other = open_database(fresh_target())
     try:
         role = config.roles["administrator"]
         ctx = Context(other, config, Actor("boss", "administrator", role.permissions))
@@ -629,7 +714,8 @@ def test_one_rebuild_per_batch_gives_the_rows_the_triggers_give(admin, db, confi
         db.bind(ALL_MODELS)
 
 
-def test_worker_processes_validate_exactly_as_the_main_process(admin, db, config, tmp_path):
+def test_worker_processes_validate_exactly_as_the_main_process(admin, db, config, tmp_path,
+                                                               fresh_target):
     from tui.domain.database import open_database
     from tui.domain.models import ALL_MODELS
 
@@ -638,7 +724,7 @@ def test_worker_processes_validate_exactly_as_the_main_process(admin, db, config
     path = write_csv(tmp_path / "c.csv", rows)
     report = import_file(admin, "customers", path, options=ImportOptions(batch_size=4, workers=2))
     inline = state(db)
-    other = open_database(tmp_path / "inline.db", create=True)
+    other = open_database(fresh_target())
     try:
         role = config.roles["administrator"]
         ctx = Context(other, config, Actor("boss", "administrator", role.permissions))
@@ -660,18 +746,23 @@ def test_items_record_what_each_job_did(admin, tmp_path):
     assert all(i.version == 1 for i in items if i.entity != "group")
 
 
-def test_sqlite_sees_whole_batches_from_another_connection(admin, db_path, tmp_path):
-    """While an import runs, another connection never sees a half-written batch."""
+def test_another_connection_sees_whole_batches_only(admin, db, tmp_path):
+    """While an import runs, another connection never sees a half-written batch, and the
+    search index's triggers are there for it (SQLite drops them inside the batch's
+    transaction; PostgreSQL only pauses them for that transaction)."""
     path = write_csv(tmp_path / "c.csv", company_rows(9, contacts=2))
     observed = []
+    trigger_names = ("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal" if is_postgres(db)
+                     else "SELECT name FROM sqlite_master WHERE type = 'trigger'")
 
     def look(progress):
-        other = sqlite3.connect(db_path)
+        other, _driver = raw_connection(db)
         try:
-            observed.append(other.execute("SELECT count(*) FROM contact").fetchone()[0])
-            names = {r[0] for r in other.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-            assert set(searchindex.expected_triggers()) <= names
+            cursor = other.cursor()
+            cursor.execute("SELECT count(*) FROM contact")
+            observed.append(cursor.fetchone()[0])
+            cursor.execute(trigger_names)
+            assert set(searchindex.expected_triggers(db)) <= {r[0] for r in cursor.fetchall()}
         finally:
             other.close()
 

@@ -45,6 +45,7 @@ from tui.domain.services.outbox import (
 )
 from tui.domain.services.users import add_user
 
+pytestmark = pytest.mark.both_backends
 FROM = "service@clientbook.example"
 
 
@@ -387,7 +388,7 @@ def test_two_threads_each_with_its_own_connection_never_send_twice(
 
 @pytest.mark.skipif(not CLIENTBOOK.is_file(), reason="the clientbook script is not installed")
 def test_two_clientbook_processes_deliver_each_message_exactly_once(
-        admin, config, db_path, two_languages, smtp_server, tmp_path):
+        admin, config, db_target, two_languages, smtp_server, tmp_path):
     recorder, port = smtp_server()
     add_user(admin, my_login(), "fleet_administrator")
     queue(admin, 15, "EN-1")
@@ -398,7 +399,7 @@ def test_two_clientbook_processes_deliver_each_message_exactly_once(
     recorder.wait_for_peers, recorder.delay = 2, 0.01
     env = cli_env(tmp_path, CLIENTBOOK_SMTP_HOST="127.0.0.1", CLIENTBOOK_SMTP_PORT=str(port),
                   CLIENTBOOK_SMTP_SECURITY="none", CLIENTBOOK_MAIL_FROM=FROM)
-    senders = [subprocess.Popen([str(CLIENTBOOK), "--db", str(db_path), "notify", "send"],
+    senders = [subprocess.Popen([str(CLIENTBOOK), "--db", str(db_target), "notify", "send"],
                                 env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [sender.communicate(timeout=60) for sender in senders]

@@ -6,11 +6,14 @@ import pytest
 
 from tests.conftest import ContactDraft, CustomerDraft
 from tui.domain.context import Actor, Context
+from tui.domain.dialect import sql
 from tui.domain.errors import PermissionDenied, ValidationError
 from tui.domain.services import customers as customer_service
 from tui.domain.services.equipment import assign_equipment, unassign_equipment
 from tui.domain.services.estimates import EstimateDraft, LineDraft, create_estimate, set_status
 from tui.domain.services.reports import ReportRow, report_by
+
+pytestmark = pytest.mark.both_backends
 
 
 def estimate(admin, customer, amount: str, status: str = "draft"):
@@ -86,7 +89,7 @@ def test_labels_follow_the_users_language(admin, dataset):
 
 def test_a_segment_the_configuration_no_longer_knows_keeps_its_key(admin, make_customer, db):
     old = make_customer("Legacy")
-    db.execute_sql("UPDATE customer SET segment = 'wholesale' WHERE id = ?", [old.id])
+    db.execute_sql(sql(db, "UPDATE customer SET segment = 'wholesale' WHERE id = ?"), [old.id])
     rows = {row.key: row for row in report_by(admin, "segment")}
     assert rows["wholesale"].label == "wholesale" and rows["wholesale"].customers == 1
     assert rows["other"].customers == 0

@@ -1,9 +1,13 @@
-"""The customer search: every field, accents folded, any run of phone digits, hostile text."""
+"""The customer search: every field, accents folded, any run of phone digits, hostile text.
+
+Every test runs on SQLite (FTS5) and with ``--backend postgresql`` on PostgreSQL (tsvector).
+"""
 
 from __future__ import annotations
 
-import sqlite3
+import uuid
 
+import peewee
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,7 +17,15 @@ from tui.domain.services import customers as customer_service
 from tui.domain.services import equipment as equipment_service
 from tui.domain.services.contacts import ContactDraft
 from tui.domain.services.customers import CustomerDraft
-from tui.domain.services.search import match_expression, search_customers
+from tests.conftest import raw_connection
+from tui.domain.database import open_database
+from tui.domain.services.search import match_expression, search_customers, tsquery_expression
+
+pytestmark = pytest.mark.both_backends  # pytest --backend postgresql runs them there too
+
+
+def is_postgres(db) -> bool:
+    return isinstance(db, peewee.PostgresqlDatabase)
 
 
 def names(ctx, text, **filters):
@@ -94,9 +106,10 @@ def test_index_follows_every_change(admin, nordic, make_machine):
 
 
 def test_index_is_kept_by_the_database_not_the_services(db, admin, nordic):
-    """A change made with the sqlite3 module directly still updates the search."""
-    raw = sqlite3.connect(db.database)
-    raw.execute("UPDATE customer SET name = 'Renamed Outside' WHERE id = ?", (nordic.id,))
+    """A change made with the driver directly (sqlite3, psycopg2) still updates the search."""
+    raw, _driver = raw_connection(db)
+    raw.cursor().execute("UPDATE customer SET name = 'Renamed Outside' WHERE id = "
+                         + ("%s" if is_postgres(db) else "?"), (nordic.id,))
     raw.commit()
     raw.close()
     assert names(admin, "outside") == ["Renamed Outside"]
@@ -105,9 +118,16 @@ def test_index_is_kept_by_the_database_not_the_services(db, admin, nordic):
 @pytest.mark.parametrize("hostile", [
     '"', '""', "'", "AND", "OR", "NOT", "NEAR(", "a AND", "*", "^", "nordic*", "(", ")", "-",
     "+", ":", "name:nordic", "{a b}", "@", "a\"b", "\\", "%", "_", "…", "\x00", "🙂", "NEAR(a b)",
+    "a:*", "<->", "&|", "!", "!nordic", "nordic:A", "'nordic'", "a" * 3000, "x " * 2000, "?", "%s",
 ])
 def test_hostile_text_never_raises(admin, nordic, hostile):
     search_customers(admin, hostile)
+
+
+def test_control_characters_in_filters_never_raise(admin, nordic):
+    """PostgreSQL refuses NUL in any text parameter; no stored segment or group holds one."""
+    assert names(admin, "nordic\x00", segment="a\x00b", group="\x00north") == []
+    assert names(admin, "nor\x00dic") == []  # the NUL splits the word, as on SQLite
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -123,11 +143,61 @@ def test_match_expression_quotes_every_term():
     assert match_expression("@ - *") is None
 
 
+def test_tsquery_expression_binds_every_term():
+    """PostgreSQL's twin of match_expression: the same terms, each a bound parameter."""
+    q = "clientbook_prefix_query(?)"
+    assert tsquery_expression('nordic "lift') == (f"{q} && {q}", ["nordic", '"lift'])
+    assert tsquery_expression("12-34 (56)") == (f"(({q} && {q}) || {q})", ["1234", "56", "123456"])
+    assert tsquery_expression("@ - *") is None
+
+
 def test_counts_are_capped_for_very_broad_searches(admin, make_customer, monkeypatch):
     monkeypatch.setattr("tui.domain.services.search.COUNT_CAP", 3)
     for index in range(5):
         make_customer(f"Nordic {index}")
     page = search_customers(admin, "nordic", limit=2)
     assert (page.total, page.exact, len(page.rows)) == (4, False, 2)
+    # past the cap PostgreSQL walks the customers in the page's order: same rows, same order
+    assert [r.name for r in page.rows] == ["Nordic 0", "Nordic 1"]
+    assert [r.name for r in search_customers(admin, "nordic", limit=2, offset=3).rows] == [
+        "Nordic 3", "Nordic 4"]
+    assert [r.name for r in search_customers(admin, "nor", sort="newest", limit=1).rows] == [
+        "Nordic 4"]
+    assert search_customers(admin, "nordic", segment="dealer").total == 0
     assert search_customers(admin, "nordic 3").exact is True
     assert search_customers(admin, "", limit=1).total == 5  # no filter: an exact count is cheap
+
+
+@pytest.mark.postgresql_only
+def test_postgresql_without_the_right_to_create_the_extensions_says_what_to_do(
+        postgres_server_url):
+    """Migration 0002 needs unaccent and pg_trgm: a role that may not create them gets one
+    sentence naming the extension and the remedy, not a driver traceback."""
+    import psycopg2
+
+    from tui.domain.errors import DatabaseError
+
+    def url_of(name: str) -> str:
+        return postgres_server_url.rsplit("/", 1)[0] + "/" + name
+
+    name, role, password = "t_" + uuid.uuid4().hex[:12], "noext_" + uuid.uuid4().hex[:8], "pw-x"
+    admin = psycopg2.connect(postgres_server_url)
+    admin.autocommit = True
+    cursor = admin.cursor()
+    cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        cursor.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+        inside = psycopg2.connect(url_of(name))  # may make tables in public, not extensions
+        inside.autocommit = True
+        inside.cursor().execute(f"GRANT CREATE ON SCHEMA public TO {role}")
+        inside.close()
+        url = f"postgresql://{role}:{password}@" + url_of(name).split("@", 1)[1]
+        with pytest.raises(DatabaseError) as refused:
+            open_database(url, create=True)
+        message = str(refused.value)
+        assert "unaccent" in message and "postgresql-contrib" in message
+        assert "CREATE EXTENSION pg_trgm" in message and "\n" not in message
+    finally:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.close()

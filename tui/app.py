@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 
 from tui.domain.context import Context
+from tui.domain.database import short_label
 from tui.domain.services.reports import REQUIRED as REPORT_PERMISSIONS
 from tui.i18n import _
 
@@ -60,7 +61,7 @@ class ClientbookApp(App[None]):
         from tui.screens.customer_list import CustomerListScreen
 
         self.sub_title = _("{db} · {login} ({role})").format(
-            db=self.ctx.db.path.name, login=self.ctx.actor.login, role=self.role_label)
+            db=short_label(self.ctx.db), login=self.ctx.actor.login, role=self.role_label)
         self.push_screen(CustomerListScreen())
 
     def _wizard_open(self) -> bool:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from textual.dom import DOMNode, NoScreen
 
-from tui.domain.database import DatabaseLocked, LockBusy
+from tui.domain.database import DatabaseLocked, LockBusy, short_label
 from tui.i18n import _
 
 BRIEF_WAIT_SECONDS = 0.25  # longer than any ordinary save of another operator (~10 ms)
@@ -64,7 +64,7 @@ def _attempt(app, node: DOMNode, name: str, call: Callable[[], T], *, retrying: 
         if key not in waiting:
             app.notify(_("Another operator is saving to {path}: yours follows as soon as the "
                          "database is free. Keep working meanwhile.").format(
-                path=database.path.name), title=_("Waiting for the database"), markup=False)
+                path=short_label(database)), title=_("Waiting for the database"), markup=False)
         deadline = waiting.get(key) or time.monotonic() + database.lock_timeout
         waiting[key] = deadline
         _wait_then_retry(app, key, deadline,
@@ -91,7 +91,7 @@ def _wait_then_retry(app, key, deadline: float, retry: Callable[[], None]) -> No
         try:
             with database.connection_context(), database.brief_lock_wait(
                     max(0.0, deadline - started)):
-                with database.atomic():  # BEGIN IMMEDIATE: the lock is free now
+                with database.atomic():  # BEGIN IMMEDIATE (or the advisory lock): free now
                     pass
         except LockBusy:
             app.call_from_thread(gave_up)
@@ -100,7 +100,7 @@ def _wait_then_retry(app, key, deadline: float, retry: Callable[[], None]) -> No
 
     def gave_up() -> None:
         waiting.pop(key, None)
-        app.notify(str(DatabaseLocked(database.path, database.lock_timeout)),
+        app.notify(str(DatabaseLocked(database.label, database.lock_timeout)),
                    severity="error", markup=False)
 
     # The app's worker, not the node's: closing the node's screen must not end the wait

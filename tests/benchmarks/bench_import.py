@@ -1,7 +1,10 @@
 """Bulk import and export speed: prints figures, asserts nothing.
 
     .venv/bin/python tests/benchmarks/bench_import.py [--customers 100000] [--contacts 2]
-        [--workers N] [--batch 1000] [--compare-index] [--keep DIR]
+        [--workers N] [--batch 1000] [--compare-index] [--keep DIR] [--pg-url URL]
+
+``--pg-url postgresql://user:pw@host:port/postgres`` imports into new PostgreSQL databases
+made on that server (bench_import_<pid>_*, dropped at the end) instead of SQLite files.
 
 Generates a CSV of ``--customers`` companies with ``--contacts`` contacts each
 (one row per contact, the company repeated, as spreadsheets hold them), then
@@ -76,8 +79,29 @@ def generate(path: Path, customers: int, contacts: int, seed: int = 7) -> int:
     return rows
 
 
+PG_URL: str | None = None
+PG_MADE: list[str] = []
+
+
+def _pg_admin():
+    import psycopg2
+
+    connection = psycopg2.connect(PG_URL)
+    connection.autocommit = True
+    return connection
+
+
 def context(path: Path, config) -> Context:
-    db = open_database(path, create=True)
+    if PG_URL:
+        name = f"bench_import_{os.getpid()}_{path.stem}"
+        admin = _pg_admin()
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.cursor().execute(f'CREATE DATABASE "{name}"')
+        admin.close()
+        PG_MADE.append(name)
+        db = open_database(PG_URL.rsplit("/", 1)[0] + "/" + name, create=True)
+    else:
+        db = open_database(path, create=True)
     role = config.roles["administrator"]
     return Context(db, config, Actor("bench", "administrator", role.permissions))
 
@@ -156,8 +180,11 @@ def main(argv=None) -> int:
     parser.add_argument("--compare-index", action="store_true",
                         help="also import with the search index kept by its triggers")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep its files")
+    parser.add_argument("--pg-url", help="a PostgreSQL server's maintenance database URL")
     args = parser.parse_args(argv)
     config = load_config()
+    global PG_URL
+    PG_URL = args.pg_url
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-import-"))
     work.mkdir(parents=True, exist_ok=True)
     n = args.customers
@@ -231,6 +258,11 @@ def main(argv=None) -> int:
           f"(on {os.cpu_count()} cores)")
     for model in ALL_MODELS:
         model._meta.database = None
+    if PG_MADE:
+        admin = _pg_admin()
+        for name in PG_MADE:
+            admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
     if not args.keep:
         for leftover in work.iterdir():
             leftover.unlink()

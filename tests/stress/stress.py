@@ -1,6 +1,9 @@
-"""Many operators on one SQLite file: run the mixed workload, then check every promise.
+"""Many operators on one database: run the mixed workload, then check every promise.
 
-    .venv/bin/python -m tests.stress.stress [--processes 8] [--ops 500] [--keep DIR]
+    .venv/bin/python -m tests.stress.stress [--processes 8] [--ops 500] [--keep DIR] [--db URL]
+
+(``--db postgresql://...``: an empty database on a PostgreSQL server instead of an SQLite
+file in the work folder.)
 
 prints the figures of one run (operations per second, lock retries, the longest wait
 for the write lock) after checking it as tests/test_concurrency.py does. The test runs
@@ -21,7 +24,7 @@ What is checked, from the workers' logs (tests/stress/worker.py) against the fil
 * every logged assignment is in the history, the number closed is the number of logged
   unassigns plus the machines logged deletes released;
 * invariants: one open assignment per machine, no open assignment of a missing customer,
-  no contact without its customer, ``PRAGMA foreign_key_check`` empty,
+  no contact without its customer, and on SQLite ``PRAGMA foreign_key_check`` empty and
   ``PRAGMA integrity_check`` ok;
 * the audit trail has exactly one event per successful mutation (one per machine for
   an assignment), counted from the logs.
@@ -44,7 +47,33 @@ SEED_CUSTOMERS = 20
 SEED_MACHINES = 30
 
 
-def prepare(db_path: Path) -> dict:
+class Raw:
+    """A DB-API connection of its own to the database (SQLite file or PostgreSQL URL), with
+    sqlite3's ``execute`` shortcut and ``?`` placeholders on both."""
+
+    def __init__(self, target: Path | str):
+        from tui.domain.database import is_database_url
+
+        self.postgres = is_database_url(target)
+        if self.postgres:
+            import psycopg2
+
+            self.connection = psycopg2.connect(str(target))
+        else:
+            self.connection = sqlite3.connect(target)
+
+    def execute(self, sql: str, params=()):
+        if self.postgres:
+            cursor = self.connection.cursor()
+            cursor.execute(sql.replace("?", "%s"), params)
+            return cursor
+        return self.connection.execute(sql, params)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def prepare(db_path: Path | str) -> dict:
     """A fresh database with customers (one contact each) and machines; returns what it holds."""
     from tui.domain.config import load_config
     from tui.domain.context import Actor, Context
@@ -66,16 +95,18 @@ def prepare(db_path: Path) -> dict:
             add_equipment(ctx, EquipmentDraft(serial=f"ST-{number:03d}", name="Stress machine"))
     finally:
         db.close()
-    with sqlite3.connect(db_path) as connection:
+    connection = Raw(db_path)
+    try:
         audit = connection.execute("SELECT count(*) FROM audit_event").fetchone()[0]
         contacts = dict(connection.execute(
             "SELECT customer_id, count(*) FROM contact GROUP BY customer_id").fetchall())
         customers = [row[0] for row in connection.execute("SELECT id FROM customer")]
-    connection.close()
+    finally:
+        connection.close()
     return {"audit": audit, "contacts": contacts, "customers": customers}
 
 
-def run(db_path: Path, workdir: Path, processes: int, ops: int, seed: int = 0,
+def run(db_path: Path | str, workdir: Path, processes: int, ops: int, seed: int = 0,
         timeout: float = 600) -> tuple[list[dict], float]:
     """Start the workers, let them go together; (every log record, seconds from go to end)."""
     go = workdir / "go"
@@ -118,21 +149,21 @@ def _expect(condition: bool, message: str) -> None:
         raise AssertionError(message)
 
 
-def check(db_path: Path, records: list[dict], before: dict) -> dict:
+def check(db_path: Path | str, records: list[dict], before: dict) -> dict:
     """Assert every promise of the module docstring; return the run's figures."""
     errors = [r for r in records if not r["ok"] and "error" in r]
     _expect(not errors, f"{len(errors)} operations failed with an error a user would see: "
                         f"{errors[:5]}")
     done = [r for r in records if r["ok"] and r["op"] != "stats"]
     stats = [r for r in records if r["op"] == "stats"]
-    connection = sqlite3.connect(db_path)
+    connection = Raw(db_path)
     try:
         return _check(connection, done, stats, records, before)
     finally:
         connection.close()
 
 
-def _check(db: sqlite3.Connection, done: list[dict], stats: list[dict], records: list[dict],
+def _check(db: Raw, done: list[dict], stats: list[dict], records: list[dict],
            before: dict) -> dict:
     def one(sql, *params):
         return db.execute(sql, params).fetchone()[0]
@@ -225,8 +256,9 @@ def _check(db: sqlite3.Connection, done: list[dict], stats: list[dict], records:
             "an open assignment of a deleted customer")
     _expect(one("SELECT count(*) FROM contact k LEFT JOIN customer c ON c.id = k.customer_id"
                 " WHERE c.id IS NULL") == 0, "a contact without its customer")
-    _expect(db.execute("PRAGMA foreign_key_check").fetchall() == [], "foreign_key_check")
-    _expect(db.execute("PRAGMA integrity_check").fetchall() == [("ok",)], "integrity_check")
+    if not db.postgres:  # PostgreSQL enforces foreign keys always and has no such check
+        _expect(db.execute("PRAGMA foreign_key_check").fetchall() == [], "foreign_key_check")
+        _expect(db.execute("PRAGMA integrity_check").fetchall() == [("ok",)], "integrity_check")
 
     # One audit event per successful mutation (an assignment: one per machine).
     expected = sum(len(r["assignments"]) if r["op"] == "assign" else 1 for r in done)
@@ -260,8 +292,10 @@ def _check(db: sqlite3.Connection, done: list[dict], stats: list[dict], records:
     }
 
 
-def stress_run(workdir: Path, processes: int, ops: int, seed: int = 0) -> dict:
-    db_path = workdir / "stress.db"
+def stress_run(workdir: Path, processes: int, ops: int, seed: int = 0,
+               target: Path | str | None = None) -> dict:
+    """``target``: an empty database (a PostgreSQL URL); else a new SQLite file in workdir."""
+    db_path = target if target is not None else workdir / "stress.db"
     before = prepare(db_path)
     records, seconds = run(db_path, workdir, processes, ops, seed)
     figures = check(db_path, records, before)
@@ -276,14 +310,15 @@ def main() -> int:
     parser.add_argument("--ops", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", help="work in this folder and keep it")
+    parser.add_argument("--db", help="an empty PostgreSQL database's URL (default: SQLite)")
     args = parser.parse_args()
     if args.keep:
         workdir = Path(args.keep)
         workdir.mkdir(parents=True, exist_ok=True)
-        figures = stress_run(workdir, args.processes, args.ops, args.seed)
+        figures = stress_run(workdir, args.processes, args.ops, args.seed, args.db)
     else:
         with tempfile.TemporaryDirectory() as scratch:
-            figures = stress_run(Path(scratch), args.processes, args.ops, args.seed)
+            figures = stress_run(Path(scratch), args.processes, args.ops, args.seed, args.db)
     print(json.dumps(figures, indent=2))
     return 0
 

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from tui.cli import audit, backup, estimates, events, exports, imports, notify, reports, serve
+from tui.cli import (audit, backup, estimates, events, exports, imports, migrate, notify, reports,
+                     serve)
 from tui.cli.output import EXIT_ERROR, EXIT_OK, EXIT_USAGE, positive, print_table
 from tui.i18n import _, set_language
 
@@ -42,9 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="clientbook",
         description=_("Customers, contacts, equipment and admin documents, from the keyboard."),
     )
-    parser.add_argument("--db", metavar="PATH",
-                        help=_("database file (default: $CLIENTBOOK_DB, else {path})").format(
-                            path=default_data_dir() / "clientbook.db"))
+    parser.add_argument("--db", metavar="PATH|URL",
+                        help=_("database file, or a postgresql:// URL (default: $CLIENTBOOK_DB, "
+                               "else {path})").format(path=default_data_dir() / "clientbook.db"))
     parser.add_argument("--config", metavar="FILE",
                         help=_("configuration YAML (default: $CLIENTBOOK_CONFIG, else the shipped one)"))
     parser.add_argument("--lang", metavar="LANG", help=_("language of messages (en, fr, da)"))
@@ -89,27 +90,36 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_commands(commands)
     backup.add_commands(commands)  # backup and restore
     serve.add_commands(commands)  # the browser demo; dispatched before any database opens
+    migrate.add_commands(commands)  # migrate-to; opens its source itself
     return parser
 
 
-def database_path(args, environ) -> tuple[Path, bool]:
-    """The database to use, and whether it is the default one (whose folder we may create)."""
+def database_path(args, environ) -> tuple[Path | str, bool]:
+    """The database to use (a file's path, or a postgresql:// URL as a string), and whether it
+    is the default one (whose folder we may create)."""
     chosen = explicit_database(args, environ)
     if chosen:
         return chosen, False
     return default_data_dir() / "clientbook.db", True
 
 
-def explicit_database(args, environ) -> Path | None:
-    """--db, else $CLIENTBOOK_DB; an empty --db is a mistake, never "the default one"."""
+def explicit_database(args, environ) -> Path | str | None:
+    """--db, else $CLIENTBOOK_DB; an empty --db is a mistake, never "the default one".
+    A postgresql:// (or postgres://) URL stays a string."""
+    from tui.domain.database import is_database_url
     from tui.domain.errors import DatabaseError
 
     if args.db is not None:
         if not args.db.strip():
             raise DatabaseError(_("--db was given an empty path."))
-        return Path(args.db).expanduser()
-    chosen = environ.get("CLIENTBOOK_DB", "").strip()
-    return Path(chosen).expanduser() if chosen else None
+        chosen = args.db
+    else:
+        chosen = environ.get("CLIENTBOOK_DB", "").strip()
+        if not chosen:
+            return None
+    if is_database_url(chosen):
+        return chosen.strip()
+    return Path(chosen).expanduser()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -146,6 +156,8 @@ def run(args, environ) -> int:
     config = load_config(resolve_config_path(args.config, environ))
     if args.command == "serve":
         return serve.run(config, args, environ)
+    if args.command == "migrate-to":
+        return migrate.run(config, args, environ)
     path, is_default = database_path(args, environ)
     if args.command == "init":
         return command_init(config, path, is_default)
@@ -203,10 +215,20 @@ def open_app(ctx) -> int:
     return EXIT_OK if not app.return_code else EXIT_ERROR
 
 
-def command_init(config, path: Path, is_default: bool) -> int:
-    from tui.domain.database import is_absent
+def command_init(config, path: Path | str, is_default: bool) -> int:
+    from tui.domain.database import is_absent, is_database_url
     from tui.domain.errors import DatabaseError
 
+    if is_database_url(path):
+        from tui.domain.postgres import holds_tables, label_for
+
+        if holds_tables(path):
+            raise DatabaseError(_("{db} is not empty: a Clientbook database already exists "
+                                  "there, or something else does.").format(db=label_for(path)))
+        ctx = open_context(config, path, create=True)
+        print(_("Created the Clientbook schema in {db}; {login} is its administrator.").format(
+            db=ctx.db.label, login=ctx.actor.login))
+        return EXIT_OK
     if path.exists() and not path.is_dir() and not is_absent(path):
         raise DatabaseError(_("A database already exists at {path}.").format(path=path))
     if is_default:
@@ -223,7 +245,13 @@ def command_demo(config, args, environ) -> int:
 
     from tui.domain.database import is_absent
 
+    from tui.domain.database import is_database_url
+    from tui.domain.errors import DatabaseError
+
     chosen = explicit_database(args, environ)
+    if is_database_url(chosen):
+        raise DatabaseError(_("The demo makes its own SQLite file: give --db a file's path, not "
+                              "a URL (or leave it out)."))
     path = chosen or default_data_dir() / "demo.db"
     if chosen is None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -76,7 +76,7 @@ def command_backup(ctx, args) -> int:
                           "missing_files": list(report.missing_files)}, indent=2))
     else:
         print(_("Backed up {db} to {file}: {size}, schema {schema}, integrity check ok.").format(
-            db=ctx.db.path, file=report.path, size=human_size(report.size),
+            db=ctx.db.label, file=report.path, size=human_size(report.size),
             schema=report.schema))
         print(ngettext("{count} document file ({size}) in {folder}",
                        "{count} document files ({size}) in {folder}", report.files).format(
@@ -120,7 +120,7 @@ def command_restore(ctx, args) -> int:
         labels = count_labels()
         print(_("Restore {file} (saved {moment}, schema {schema}) into {db}?").format(
             file=info.path, moment=info.modified.strftime("%Y-%m-%d %H:%M"), schema=info.schema,
-            db=ctx.db.path))
+            db=ctx.db.label))
         print_table([_("Records"), _("Now"), _("After the restore")],
                     [[labels[key], str(now[key]), str(info.counts[key])] for key in labels])
         print(_("Everything changed since the backup will be lost (a copy of the database as it "
@@ -130,7 +130,7 @@ def command_restore(ctx, args) -> int:
             print(_("clientbook: nothing was restored."), file=sys.stderr)
             return EXIT_ERROR
     report = restore_database(ctx, info.path, allow_missing_files=args.allow_missing_files)
-    print(_("Restored {file} into {db}.").format(file=report.source, db=ctx.db.path))
+    print(_("Restored {file} into {db}.").format(file=report.source, db=ctx.db.label))
     if report.migrated_from is not None:
         print(_("The backup was upgraded from schema {old} to this Clientbook's.").format(
             old=report.migrated_from))

@@ -112,6 +112,16 @@ class RestoreReport:
 
 # --- shared helpers ---------------------------------------------------------------------
 
+def refuse_postgres(ctx: Context) -> None:
+    """backup, restore and backup check work on an SQLite file; a PostgreSQL database is
+    backed up with pg_dump (one sentence, not a traceback)."""
+    if getattr(ctx.db, "file", None) is None:
+        raise ClientbookError(_(
+            "{db} is a PostgreSQL database: back it up with pg_dump and restore it with "
+            "pg_restore (see the README, \"PostgreSQL\"), and copy its documents folder; "
+            "clientbook backup and restore work on SQLite files.").format(db=ctx.db.label))
+
+
 def stamped_copy_path(db_path: Path, label: str) -> Path:
     """``<db>.<label>-<YYYYmmdd-HHMMSS>.bak`` beside the database, never an existing file."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -254,6 +264,7 @@ def backup_database(ctx: Context, target: str | os.PathLike, *, force: bool = Fa
     folder and the database file are each renamed into place.
     """
     require(ctx.actor, BACKUP_PERMISSION)
+    refuse_postgres(ctx)
     target = Path(target).expanduser().absolute()
     _check_target(ctx, target, force)
     files_target = target.with_name(target.name + ".files")
@@ -364,6 +375,7 @@ def _missing(ctx: Context, wanted: set[str], files_dir: Path | None) -> tuple[st
 def check_backup(ctx: Context, source: str | os.PathLike) -> BackupInfo:
     """What restoring ``source`` would bring back; refuses what cannot be restored."""
     require(ctx.actor, RESTORE_PERMISSION)
+    refuse_postgres(ctx)
     path = _source_path(ctx, source)
     try:
         connection = _open_read_only(path)

@@ -30,7 +30,8 @@ FORMAT_VERSION = 1
 UNKNOWN_LOGINS = ("default", "refuse")
 NOTIFY_CONTACT_ROLE = "notify"
 TOP_LEVEL_KEYS = ("version", "business_name", "defaults", "identity", "roles", "segments",
-                  "default_segment", "contact_roles", "document_kinds", "event_types", "email")
+                  "default_segment", "contact_roles", "document_kinds", "event_types", "email",
+                  "documents_dir")
 REQUIRED_KEYS = ("identity", "roles", "segments", "default_segment", "contact_roles")
 IDENTITY_KEYS = ("first_user_role", "unknown_logins", "default_role")
 EMAIL_KEYS = ("from_address", "from_name", "templates", "max_attempts", "retry_delay_seconds",
@@ -123,6 +124,9 @@ class Config:
     document_kinds: Mapping[str, Choice] = field(hash=False)
     event_types: Mapping[str, Choice] = field(hash=False)
     email: EmailConfig = field(default_factory=EmailConfig)
+    # Where a PostgreSQL database's documents are kept (relative to this file); an SQLite
+    # database keeps them beside its file and ignores this. Else $CLIENTBOOK_FILES.
+    documents_dir: Path | None = None
 
 
 def shipped_config_path() -> Path:
@@ -454,4 +458,15 @@ class _Checker:
             document_kinds=self.choices(top.get("document_kinds", {}), ("document_kinds",)),
             event_types=self.choices(top.get("event_types", {}), ("event_types",)),
             email=self.email(top.get("email")),
+            documents_dir=self.folder(top.get("documents_dir"), ("documents_dir",)),
         )
+
+    def folder(self, value: Any, key: tuple) -> Path | None:
+        """An optional folder, relative to the configuration file; it need not exist yet."""
+        text = self.text(value, key, True)
+        if text is None:
+            return None
+        folder = (self.path.parent / Path(text).expanduser()).resolve()
+        if folder.exists() and not folder.is_dir():
+            self.fail(key, _("{path} is not a folder").format(path=folder))
+        return folder

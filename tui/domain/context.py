@@ -9,9 +9,13 @@ from __future__ import annotations
 import os
 import pwd
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tui.domain.config import Config
 from tui.domain.database import ClientbookDatabase
+
+if TYPE_CHECKING:
+    from tui.domain.postgres import ClientbookPostgres
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class Actor:
 
 @dataclass(frozen=True)
 class Context:
-    db: ClientbookDatabase
+    db: ClientbookDatabase | ClientbookPostgres  # .label names it; .file is the SQLite file or None
     config: Config
     actor: Actor
 

@@ -1,7 +1,11 @@
 """Opening a Clientbook database: checks the path, sets pragmas, migrates, binds.
 
 Nothing opens a database at import time; the CLI, the TUI and the tests call
-``open_database`` with the path they were given.
+``open_database`` with the path they were given. A ``postgresql://`` URL opens a
+PostgreSQL database instead (tui/domain/postgres.py), with the same writer-lock waiting
+(``LockWaiting``, shared by both classes); everything below is about the SQLite file.
+Messages name a database by its ``label`` (the file, or the URL without its password);
+file-system code uses ``file`` (None on PostgreSQL).
 
 Several operators share one file. Every write transaction takes SQLite's write lock
 at BEGIN (``BEGIN IMMEDIATE``), so writers queue instead of failing half-way. While
@@ -65,7 +69,7 @@ T = TypeVar("T")
 class DatabaseLocked(DatabaseError):
     """Another program held the database's lock for longer than we may wait."""
 
-    def __init__(self, path: Path, seconds: float):
+    def __init__(self, path: Path | str, seconds: float):
         self.path = path
         self.seconds = seconds
         super().__init__(
@@ -80,16 +84,27 @@ class LockBusy(Exception):
     tui/lock_wait.py catches it, waits for the lock off the screen's thread, and runs the
     save again."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path | str):
         self.path = path
         super().__init__(str(path))
 
 
+# PostgreSQL's SQLSTATEs that mean "another transaction holds what we need": lock_not_available
+# (lock_timeout ran out), deadlock_detected, query_canceled (statement or lock timeout).
+POSTGRES_BUSY_STATES = frozenset({"55P03", "40P01", "57014"})
+
+
 def is_busy(error: BaseException) -> bool:
-    """SQLite's "database is locked" (SQLITE_BUSY) or "... table is locked" (SQLITE_LOCKED)."""
+    """SQLite's "database is locked" (SQLITE_BUSY) or "... table is locked" (SQLITE_LOCKED);
+    on PostgreSQL, a lock not obtained in time or a deadlock (``POSTGRES_BUSY_STATES``)."""
+    if not isinstance(error, (peewee.OperationalError, sqlite3.OperationalError)):
+        return False
+    original = getattr(error, "orig", None)  # peewee keeps the driver's exception there
+    code = getattr(original, "pgcode", None) or getattr(error, "pgcode", None)
+    if code is not None:
+        return code in POSTGRES_BUSY_STATES
     text = str(error)
-    return isinstance(error, (peewee.OperationalError, sqlite3.OperationalError)) and (
-        "locked" in text or "busy" in text)
+    return "locked" in text or "busy" in text
 
 
 @dataclass
@@ -126,12 +141,14 @@ def lock_timeout_from(environ: Mapping[str, str]) -> float:
     return seconds
 
 
-class ClientbookDatabase(peewee.SqliteDatabase):
-    """A SqliteDatabase that knows its file, so services can find the documents beside it,
-    and that waits (boundedly) for other programs' locks instead of failing at once."""
+class LockWaiting:
+    """What both backends share about waiting for the writer lock: ``lock_timeout``,
+    ``brief_lock_wait``, the polling with backoff (``_patiently``) and ``lock_stats``.
 
-    def __init__(self, database, *, lock_timeout: float | None = None, **kwargs):
-        super().__init__(database, **kwargs)
+    A subclass names itself in messages with ``label`` (the file, or a URL without its
+    password) and takes the lock in its own ``begin()``."""
+
+    def _init_lock_waiting(self, lock_timeout: float | None) -> None:
         self.lock_timeout = (BUSY_TIMEOUT_SECONDS * LOCK_ATTEMPTS if lock_timeout is None
                              else lock_timeout)
         self.lock_stats = LockStats()
@@ -150,21 +167,7 @@ class ClientbookDatabase(peewee.SqliteDatabase):
         finally:
             self._brief.seconds = outer
 
-    # -- waiting for locks
-
-    def begin(self, lock_type=None):
-        # The write lock is waited for here, by polling with backoff, rather than in SQLite's
-        # busy handler: that one sleeps longer and longer (up to 100 ms a try), so a writer
-        # that has waited a while keeps losing to newcomers (seconds, measured with eight
-        # processes). Polling no slower than BACKOFF_LONGEST_SECONDS keeps waits short.
-        started = time.monotonic()
-        connection = self.connection()
-        connection.execute("PRAGMA busy_timeout = 0")
-        try:
-            self._patiently(lambda: super(ClientbookDatabase, self).begin(lock_type), started,
-                            sqlite_waits=False)
-        finally:
-            connection.execute(f"PRAGMA busy_timeout = {self._busy_milliseconds()}")
+    def _count_transaction(self, started: float) -> None:
         waited = time.monotonic() - started
         with self._stats_lock:
             stats = self.lock_stats
@@ -172,25 +175,14 @@ class ClientbookDatabase(peewee.SqliteDatabase):
             stats.total_wait += waited
             stats.max_wait = max(stats.max_wait, waited)
 
-    def commit(self):
-        # In WAL mode a COMMIT holding the write lock is not busy; with a rollback journal
-        # it may wait for readers, and SQLite keeps the transaction open to be committed
-        # again. If it never can, the caller's transaction rolls back (peewee's atomic()).
-        self._patiently(super().commit, time.monotonic())
-
-    def execute_sql(self, sql, params=None):
-        run = super().execute_sql
-        if self.connection().in_transaction:  # its BEGIN already waited for the lock
-            return run(sql, params)
-        return self._patiently(lambda: run(sql, params), time.monotonic())
-
     def _patiently(self, step: Callable[[], T], started: float, *,
                    sqlite_waits: bool = True) -> T:
-        """``step()``, tried again after a pause while SQLite says the database is busy,
-        until ``lock_timeout`` has passed since ``started``; then DatabaseLocked.
+        """``step()``, tried again after a pause while the database says it is busy
+        (``is_busy``), until ``lock_timeout`` has passed since ``started``; then
+        DatabaseLocked (or LockBusy inside ``brief_lock_wait``).
 
-        With ``sqlite_waits``, each try also waits in SQLite's busy handler (up to the
-        busy timeout, never past the deadline)."""
+        With ``sqlite_waits`` (SQLite only), each try also waits in SQLite's busy handler
+        (up to the busy timeout, never past the deadline)."""
         brief = getattr(self._brief, "seconds", None)
         deadline = started + (self.lock_timeout if brief is None else min(brief, self.lock_timeout))
         attempt = 0
@@ -206,10 +198,10 @@ class ClientbookDatabase(peewee.SqliteDatabase):
                     now = time.monotonic()
                     if now >= deadline - 0.001:
                         if brief is not None:
-                            raise LockBusy(self.path) from None
+                            raise LockBusy(self._lock_subject()) from None
                         with self._stats_lock:
                             self.lock_stats.gave_up += 1
-                        raise DatabaseLocked(self.path, now - started) from None
+                        raise DatabaseLocked(self._lock_subject(), now - started) from None
                 attempt += 1
                 with self._stats_lock:
                     self.lock_stats.retries += 1
@@ -220,6 +212,47 @@ class ClientbookDatabase(peewee.SqliteDatabase):
         finally:
             if (attempt or brief is not None) and sqlite_waits:
                 self._set_busy_timeout(self._timeout)
+
+    def _lock_subject(self):
+        return self.label
+
+
+class ClientbookDatabase(LockWaiting, peewee.SqliteDatabase):
+    """A SqliteDatabase that knows its file, so services can find the documents beside it,
+    and that waits (boundedly) for other programs' locks instead of failing at once."""
+
+    def __init__(self, database, *, lock_timeout: float | None = None, **kwargs):
+        super().__init__(database, **kwargs)
+        self._init_lock_waiting(lock_timeout)
+
+    # -- waiting for locks
+
+    def begin(self, lock_type=None):
+        # The write lock is waited for here, by polling with backoff, rather than in SQLite's
+        # busy handler: that one sleeps longer and longer (up to 100 ms a try), so a writer
+        # that has waited a while keeps losing to newcomers (seconds, measured with eight
+        # processes). Polling no slower than BACKOFF_LONGEST_SECONDS keeps waits short.
+        started = time.monotonic()
+        connection = self.connection()
+        connection.execute("PRAGMA busy_timeout = 0")
+        try:
+            self._patiently(lambda: super(ClientbookDatabase, self).begin(lock_type), started,
+                            sqlite_waits=False)
+        finally:
+            connection.execute(f"PRAGMA busy_timeout = {self._busy_milliseconds()}")
+        self._count_transaction(started)
+
+    def commit(self):
+        # In WAL mode a COMMIT holding the write lock is not busy; with a rollback journal
+        # it may wait for readers, and SQLite keeps the transaction open to be committed
+        # again. If it never can, the caller's transaction rolls back (peewee's atomic()).
+        self._patiently(super().commit, time.monotonic())
+
+    def execute_sql(self, sql, params=None):
+        run = super().execute_sql
+        if self.connection().in_transaction:  # its BEGIN already waited for the lock
+            return run(sql, params)
+        return self._patiently(lambda: run(sql, params), time.monotonic())
 
     def _busy_milliseconds(self, seconds: float | None = None) -> int:
         return max(1, int((self._timeout if seconds is None else seconds) * 1000))
@@ -232,9 +265,28 @@ class ClientbookDatabase(peewee.SqliteDatabase):
         return Path(self.database)
 
     @property
+    def file(self) -> Path:
+        """The database file (file-system code uses this; PostgreSQL's is None)."""
+        return self.path
+
+    @property
+    def label(self) -> str:
+        """How messages name the database: its file."""
+        return str(self.path)
+
+    def _lock_subject(self) -> Path:
+        return self.path
+
+    @property
     def files_dir(self) -> Path:
         """Content-addressed document store, kept beside the database it belongs to."""
         return self.path.with_name(self.path.name + ".files")
+
+
+def short_label(db) -> str:
+    """The database in a few words, for a title bar: the file's name, or the URL (no password)."""
+    file = getattr(db, "file", None)
+    return file.name if file is not None else db.label
 
 
 def known_migrations() -> list[str]:
@@ -283,13 +335,28 @@ def check_path(path: Path, *, create: bool) -> None:
         )
 
 
+URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_database_url(target: object) -> bool:
+    """A PostgreSQL URL rather than a file path."""
+    return isinstance(target, str) and target.strip().lower().startswith(URL_SCHEMES)
+
+
 def open_database(target: str | os.PathLike, *, create: bool = False,
                   lock_timeout: float | None = None) -> ClientbookDatabase:
     """Open (or with ``create``, make) the database at ``target``, migrated to the latest schema.
 
     ``lock_timeout``: how long, in all, a write waits for another program's lock before
     ``DatabaseLocked``; by default $CLIENTBOOK_LOCK_TIMEOUT, else 30 s.
+
+    A ``postgresql://`` (or ``postgres://``) URL opens a PostgreSQL database instead
+    (tui/domain/postgres.py); anything else is a path to an SQLite file.
     """
+    if is_database_url(target):
+        from tui.domain.postgres import open_postgres  # the driver is imported only when needed
+
+        return open_postgres(str(target), create=create, lock_timeout=lock_timeout)
     path = Path(target).expanduser().absolute()
     check_path(path, create=create)
     if lock_timeout is None:

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from peewee import Model, fn
 
+from tui.domain import dialect
 from tui.domain.context import Context
 from tui.domain.imports.prepare import Prepared
 from tui.domain.models import (
@@ -91,8 +92,8 @@ def bulk_insert(db, model: type[Model], rows: list[dict]) -> None:
     names = list(rows[0])
     fields = [model._meta.fields[name] for name in names]
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
-    marks = ", ".join("?" * len(fields))
-    # Text, numbers, booleans, datetimes and ids go to sqlite3 as they are, as peewee
+    marks = dialect.marks(db, len(fields))
+    # Text, numbers, booleans, datetimes and ids go to the driver as they are, as peewee
     # passes them; only JSON needs converting.
     convert = [(i, _memo(f.db_value)) for i, f in enumerate(fields) if isinstance(f, JSONField)]
     take = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
@@ -168,7 +169,9 @@ class BaseWriter:
         self.own: dict[str, set[int]] = defaultdict(set)  # created by this job (resumed too)
         self.contacts: dict[int, list[list]] = {}  # customer id -> [[id, name key, e-mail key]]
         self.groups: dict[str, int] | None = None
-        self.next_ids: dict[type[Model], int] = {}
+        # model -> [next, stop(, first)]: the ids this batch may give (see _new_id)
+        self.next_ids: dict[type[Model], list[int]] = {}
+        self.block_size = 1
         self.references: dict[tuple, tuple[int, str, str | None] | str] = {}
         self.row_customer: dict[int, tuple[int, str, str | None]] = {}  # contacts file rows
         self.serials: dict[str, int] = {}
@@ -188,18 +191,32 @@ class BaseWriter:
             self.own[entity].add(entity_id)
 
     def _new_id(self, model: type[Model]) -> int:
-        if model not in self.next_ids:
-            # Above every id ever given (sqlite_sequence, schema 6), not only the highest
-            # present: a deleted record's id is never given again. Inserting explicit ids
-            # raises the table's sequence in turn.
+        """An id for a row this batch inserts, never given before (``dialect.reserve_ids``:
+        above sqlite_sequence on SQLite, from the table's sequence on PostgreSQL), taken in
+        blocks; the batch gives back what it did not use (``_release_ids``). A dry run only
+        looks at the next free id and takes nothing."""
+        block = self.next_ids.get(model)
+        if block is None or block[0] >= block[1]:
             table = model._meta.table_name
-            top = self.ctx.db.execute_sql(
-                f'SELECT max(ifnull((SELECT max(id) FROM "{table}"), 0), ifnull((SELECT seq '
-                f"FROM sqlite_sequence WHERE name = ?), 0))", (table,)).fetchone()
-            self.next_ids[model] = top[0] + 1
-        value = self.next_ids[model]
-        self.next_ids[model] = value + 1
+            if self.dry:  # one open-ended block, counted on across batches
+                start = dialect.next_id(self.ctx.db, table)
+                block = [start, start + 10**12]
+            else:
+                size = max(self.block_size, 2 * (block[1] - block[2]) if block else 0)
+                ids = dialect.reserve_ids(self.ctx.db, table, size)
+                block = [ids.start, ids.stop, ids.start]
+            self.next_ids[model] = block
+        value = block[0]
+        block[0] = value + 1
         return value
+
+    def _release_ids(self) -> None:
+        """Give back the ids of this batch's blocks that no row took (the last block's tail)."""
+        for model, block in self.next_ids.items():
+            if len(block) == 3 and block[0] < block[1]:
+                dialect.release_ids(self.ctx.db, model._meta.table_name,
+                                    range(block[0], block[1]))
+        self.next_ids.clear()
 
     def _item(self, plan: Plan, entity: str, entity_id: int, action: str,
               version: int | None = None, before: dict | None = None) -> None:
@@ -211,6 +228,7 @@ class BaseWriter:
         self.now = utcnow()  # one time stamp for everything the batch writes
         if not self.dry:
             self.next_ids.clear()  # taken again under this batch's write lock
+            self.block_size = max(1, len(rows))
         plan = Plan()
         good = []
         for row in rows:
@@ -223,6 +241,7 @@ class BaseWriter:
         handler(good, plan, result)
         result.rejected.sort(key=lambda pair: pair[0].line)
         if not self.dry:
+            self._release_ids()
             self._apply(plan)
             refresh_estimate_copies(self.ctx, result.touched - result.created)
         return result

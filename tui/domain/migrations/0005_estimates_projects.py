@@ -10,6 +10,8 @@ from peewee import (
     TextField,
 )
 
+from tui.domain.dialect import is_postgres
+
 
 def up(migrator, db):
     class Base(Model):
@@ -97,6 +99,23 @@ def up(migrator, db):
         db.execute_sql(f"CREATE INDEX project_{role}_contact ON project ({role}_contact_id)")
     # C6, whatever path writes the customer (the service says why first; an import or
     # the sqlite3 shell meets this): amounts in minor units mean nothing in another currency.
+    if is_postgres(db):
+        # The same rule as a row trigger; SQLSTATE 23000 (integrity_constraint_violation)
+        # so that peewee raises IntegrityError, as SQLite's RAISE(ABORT) gives.
+        db.execute_sql(
+            "CREATE FUNCTION customer_currency_locked() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN"
+            " IF EXISTS (SELECT 1 FROM estimate WHERE customer_id = OLD.id) THEN"
+            " RAISE EXCEPTION 'the currency of a customer with estimates cannot change'"
+            " USING ERRCODE = 'integrity_constraint_violation';"
+            " END IF;"
+            " RETURN NEW;"
+            " END $$")
+        db.execute_sql(
+            "CREATE TRIGGER customer_currency_locked BEFORE UPDATE OF currency ON customer"
+            " FOR EACH ROW WHEN (NEW.currency IS DISTINCT FROM OLD.currency)"
+            " EXECUTE FUNCTION customer_currency_locked()")
+        return
     db.execute_sql(
         "CREATE TRIGGER customer_currency_locked BEFORE UPDATE OF currency ON customer"
         " WHEN new.currency IS NOT old.currency"

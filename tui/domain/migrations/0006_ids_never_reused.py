@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import re
 
+from tui.domain.dialect import is_postgres
 from tui.domain.errors import DatabaseError
 from tui.i18n import _
 
@@ -164,6 +165,11 @@ def seed_sequence(db, table: str, mark: int) -> None:
 
 
 def up(migrator, db):
+    if is_postgres(db):
+        # Nothing to rebuild: ids come from BIGSERIAL sequences, which never go back. A
+        # database moved from SQLite (clientbook migrate-to) has its sequences set from
+        # high_water() run on the SQLite file.
+        return
     if _one(db, "PRAGMA foreign_keys")[0]:
         # Dropping a table would first delete its rows, cascading to their children.
         raise DatabaseError(_("Cannot upgrade to schema 6 with foreign keys on: tables are "

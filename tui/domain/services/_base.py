@@ -30,10 +30,11 @@ def write(ctx: Context, permission: str, *also: str) -> Iterator[None]:
     a user disabled or given a role without the permission while their session is open
     is refused from their next change on, not when they quit.
 
-    Waiting for another program's lock happens before the block runs: BEGIN IMMEDIATE is
-    retried with backoff by the database (``ClientbookDatabase``), up to its lock timeout,
-    and so is a busy COMMIT. The block itself is never run twice. Whatever still says
-    "locked" becomes ``DatabaseLocked``, one sentence naming the file, and the whole
+    Waiting for another program's lock happens before the block runs: BEGIN IMMEDIATE (on
+    PostgreSQL, the writer's advisory lock) is retried with backoff by the database
+    (``ClientbookDatabase``, ``ClientbookPostgres``), up to its lock timeout, and so is a
+    busy COMMIT. The block itself is never run twice. Whatever still says
+    "locked" becomes ``DatabaseLocked``, one sentence naming the database, and the whole
     transaction is rolled back. Inside another write, the block is a savepoint.
     """
     permissions = (permission, *also)
@@ -49,7 +50,7 @@ def write(ctx: Context, permission: str, *also: str) -> Iterator[None]:
     except peewee.OperationalError as error:
         if not is_busy(error):
             raise
-        raise DatabaseLocked(ctx.db.path, time.monotonic() - started) from None
+        raise DatabaseLocked(ctx.db.label, time.monotonic() - started) from None
 
 
 _USER_ROW = 'SELECT role, active FROM "' + User._meta.table_name + '" WHERE login = {param}'

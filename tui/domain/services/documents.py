@@ -54,8 +54,17 @@ def _source(path: str | os.PathLike) -> Path:
     return source
 
 
+def store_dir(ctx: Context) -> Path:
+    """The document store: beside an SQLite file (``<file>.files``); for a PostgreSQL
+    database, the configuration's ``documents_dir``, else $CLIENTBOOK_FILES (one sentence
+    when neither is set)."""
+    if getattr(ctx.db, "file", None) is None and ctx.config.documents_dir is not None:
+        return ctx.config.documents_dir
+    return ctx.db.files_dir
+
+
 def blob_path(ctx: Context, sha256: str) -> Path:
-    return ctx.db.files_dir / sha256[:2] / sha256
+    return store_dir(ctx) / sha256[:2] / sha256
 
 
 def store_file(ctx: Context, source: Path) -> tuple[str, int]:
@@ -69,7 +78,7 @@ def store_file(ctx: Context, source: Path) -> tuple[str, int]:
     """
     require(ctx.actor, "document.edit")
     digest = hashlib.sha256()
-    store = make_data_dir(ctx.db.files_dir)
+    store = make_data_dir(store_dir(ctx))
     try:
         reader = source.open("rb")
     except OSError as error:  # unreadable, or gone since it was checked

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 from peewee import IntegrityError
 
 from tui.domain.context import Context
+from tui.domain.dialect import is_postgres, marks, nocase, sql
 from tui.domain.errors import AlreadyAssigned, Conflict, NotFound, ValidationError
 from tui.domain.models import Assignment, Customer, Equipment, utcnow
 from tui.domain.permissions import require
@@ -192,7 +194,7 @@ def search_unassigned_equipment(ctx: Context, text: str = "", *, limit: int = 50
     held = (Assignment.select(SQL("1"))
             .where(Assignment.equipment == Equipment.id, Assignment.unassigned_at.is_null()))
     query = Equipment.select().where(Equipment.retired_at.is_null(), ~fn.EXISTS(held))
-    for word in (text or "").split():
+    for word in _words(text):
         query = query.where(Equipment.serial.contains(word) | Equipment.name.contains(word)
                             | Equipment.make.contains(word) | Equipment.model.contains(word)
                             | Equipment.type.contains(word))
@@ -214,13 +216,17 @@ def open_assignments(ctx: Context, customer_id: int) -> list[Assignment]:
 HOLDINGS = ("all", "assigned", "unassigned", "retired")
 
 # sort key -> ORDER BY; each ends on a unique column so paging never repeats or skips a row.
+# A column in braces is compared regardless of case, as _fleet_order writes it for the
+# database (dialect.nocase: COLLATE NOCASE on SQLite, lower() on PostgreSQL); the holder
+# sorts by its expression, not by its output alias, which PostgreSQL does not allow inside
+# an ORDER BY expression.
 FLEET_SORTS = {
     "serial": "e.serial",  # the unique index gives page 1 without sorting the fleet
-    "name": "e.name COLLATE NOCASE, e.serial",
-    "make": "e.make COLLATE NOCASE, e.model COLLATE NOCASE, e.serial",
-    "type": "e.type COLLATE NOCASE, e.serial",
+    "name": "{e.name}, e.serial",
+    "make": "{e.make}, {e.model}, e.serial",
+    "type": "{e.type}, e.serial",
     "year": "e.year IS NULL, e.year, e.serial",
-    "holder": "holder IS NULL, holder COLLATE NOCASE, e.serial",
+    "holder": "{holder} IS NULL, {holder nocase}, e.serial",
 }
 
 # Who holds a machine now: the open assignment (the partial unique index finds it) and the
@@ -241,7 +247,16 @@ _HOLDER_MATCHES = (
     " AND COALESCE(hc.name, ha.customer_name) LIKE ? ESCAPE '\\')"
 )
 _SEARCHED = ("e.serial", "e.name", "e.make", "e.model", "e.type",
-             "ifnull(CAST(e.year AS TEXT), '')")
+             "coalesce(CAST(e.year AS TEXT), '')")
+
+
+def _fleet_order(db, sort: str) -> str:
+    """The ORDER BY of ``sort`` (a FLEET_SORTS key) for ``db``."""
+    order = FLEET_SORTS[sort]
+    for column in ("e.name", "e.make", "e.model", "e.type"):
+        order = order.replace("{" + column + "}", nocase(db, column))
+    return (order.replace("{holder nocase}", nocase(db, _HOLDER))
+            .replace("{holder}", _HOLDER))
 
 
 @dataclass(frozen=True)
@@ -275,13 +290,22 @@ class FleetPage:
     offset: int
 
 
+# Control characters: no stored text holds one (validation refuses them), and PostgreSQL
+# refuses a NUL in any parameter; in search words they separate words, as in search.py.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _words(text: str | None) -> list[str]:
+    return CONTROL.sub(" ", text or "").split()
+
+
 def like_pattern(word: str) -> str:
     """``%word%`` for ``LIKE ? ESCAPE '\\'``, with ``%``, ``_`` and ``\\`` taken literally."""
     escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
-def _fleet_filters(text: str, type: str | None, holding: str) -> tuple[str, list]:
+def _fleet_filters(db, text: str, type: str | None, holding: str) -> tuple[str, list]:
     """WHERE over ``equipment e`` alone: holders are only joined for the rows shown."""
     if holding not in HOLDINGS:
         raise ValidationError({"holding": _("Unknown holding filter {value}; expected one of: "
@@ -294,15 +318,61 @@ def _fleet_filters(text: str, type: str | None, holding: str) -> tuple[str, list
         "retired": ["e.retired_at IS NOT NULL"],
     }[holding]
     params: list = []
-    if type:
+    if type and CONTROL.search(type):
+        clauses.append("1 = 0")  # no stored type holds one (validation); PostgreSQL refuses NUL
+    elif type:
         clauses.append("e.type = ?")
         params.append(type)
-    for word in (text or "").split():
+    postgres = is_postgres(db)
+    for word in _words(text):
         pattern = like_pattern(word)
+        if postgres:
+            clause, values = _postgres_word(word, pattern)
+            clauses.append(clause)
+            params.extend(values)
+            continue
         clauses.append("(" + " OR ".join([*(f"{column} LIKE ? ESCAPE '\\'"
-                                            for column in _SEARCHED), _HOLDER_MATCHES]) + ")")
+                                            for column in _SEARCHED),
+                                          _HOLDER_MATCHES]) + ")")
         params.extend([pattern] * (len(_SEARCHED) + 1))
     return " WHERE " + " AND ".join(clauses), params
+
+
+# PostgreSQL: the same test, in a shape its trigram indexes serve (0002 makes a pg_trgm GIN
+# index on each text column of equipment and on customer.name): per word, one set of the
+# machines it matches, which the page joins: the columns' ILIKEs (a BitmapOr of the
+# indexes), the year (digits only), the holders (a customer's current name through its
+# index; the assignment's copy only where the customer is gone). Measured at 50k machines on
+# a busy machine, against SQLite's shape with ILIKE: a rare word 20 ms instead of 400 to
+# 550, a common one 270 instead of 650 (see _postgres_word for words of 1 or 2 characters).
+_PG_COLUMNS_MATCH = ("SELECT m.id FROM equipment m WHERE "
+                     + " OR ".join(f"m.{column} ILIKE ?"
+                                   for column in ("serial", "name", "make", "model", "type")))
+_PG_YEAR_MATCH = "SELECT y.id FROM equipment y WHERE CAST(y.year AS TEXT) LIKE ?"
+_PG_HOLDER_MATCH = (
+    "SELECT ha.equipment_id FROM assignment ha JOIN customer hc ON hc.id = ha.customer_id"
+    " WHERE ha.unassigned_at IS NULL AND hc.name ILIKE ?"
+    " UNION ALL SELECT g.equipment_id FROM (SELECT ha.equipment_id, ha.customer_name"
+    " FROM assignment ha WHERE ha.unassigned_at IS NULL AND NOT EXISTS"
+    " (SELECT 1 FROM customer hc WHERE hc.id = ha.customer_id) OFFSET 0) g"
+    " WHERE g.customer_name ILIKE ?"  # OFFSET 0: the few orphans first, then ILIKE
+)
+
+
+def _postgres_word(word: str, pattern: str) -> tuple[str, list]:
+    """One search word on PostgreSQL (ILIKE: case-insensitive; backslash is ILIKE's escape):
+    the machines matching it as one set, which the page then joins. A word shorter than a
+    trigram cannot use the indexes: it is tested row by row, as on SQLite (faster then)."""
+    if len(word) < 3:
+        return ("(" + " OR ".join([*(f"{column} ILIKE ?" for column in _SEARCHED),
+                                   _HOLDER_MATCHES.replace(" LIKE ", " ILIKE ")]) + ")",
+                [pattern] * (len(_SEARCHED) + 1))
+    arms = [_PG_COLUMNS_MATCH, _PG_HOLDER_MATCH]
+    values = [pattern] * 7
+    if word.isdigit() and word.isascii():  # the year is digits: nothing else can match it
+        arms.insert(1, _PG_YEAR_MATCH)
+        values.insert(5, pattern)
+    return "e.id IN (" + " UNION ALL ".join(arms) + ")", values
 
 
 def search_equipment(ctx: Context, text: str = "", *, type: str | None = None,
@@ -327,17 +397,17 @@ def search_equipment(ctx: Context, text: str = "", *, type: str | None = None,
     if sort not in FLEET_SORTS:
         raise ValidationError({"sort": _("Unknown sort {value}; expected one of: {known}.").format(
             value=quoted(sort), known=", ".join(FLEET_SORTS))})
-    where, params = _fleet_filters(text, type, holding)
     db = ctx.db
+    where, params = _fleet_filters(db, text, type, holding)
     source = f"equipment e{_HOLDER_JOIN}" if sort == "holder" else "equipment e"
     holder = f", {_HOLDER} AS holder" if sort == "holder" else ""
-    page_sql = f" FROM {source}{where} ORDER BY {FLEET_SORTS[sort]} LIMIT ? OFFSET ?"
+    page_sql = f" FROM {source}{where} ORDER BY {_fleet_order(db, sort)} LIMIT ? OFFSET ?"
     window = [max(0, limit), max(0, offset)]
     total = None
-    if text.strip():
+    if _words(text):
         # Words make SQLite read every machine: count them in the same pass (measured: half
         # the time of a page query plus a count query, for the rare words people type).
-        found = db.execute_sql(f"SELECT e.id, count(*) OVER (){holder}{page_sql}",
+        found = db.execute_sql(sql(db, f"SELECT e.id, count(*) OVER (){holder}{page_sql}"),
                                [*params, *window]).fetchall()
         if found:
             total = found[0][1]
@@ -345,16 +415,18 @@ def search_equipment(ctx: Context, text: str = "", *, type: str | None = None,
             total = 0  # nothing at all, not just nothing past the end
     else:
         # No words: the page comes from an index, and counting needs no LIKE.
-        found = db.execute_sql(f"SELECT e.id{holder}{page_sql}", [*params, *window]).fetchall()
+        found = db.execute_sql(sql(db, f"SELECT e.id{holder}{page_sql}"),
+                               [*params, *window]).fetchall()
     if total is None:
-        total = db.execute_sql(f"SELECT count(*) FROM equipment e{where}", params).fetchone()[0]
+        total = db.execute_sql(sql(db, f"SELECT count(*) FROM equipment e{where}"),
+                               params).fetchone()[0]
     ids = [row[0] for row in found]
     if not ids:
         return FleetPage([], total, offset)
     rows = db.execute_sql(
         "SELECT e.id, e.serial, e.name, e.make, e.model, e.type, e.year, e.retired_at,"
         f" e.version, a.customer_id, {_HOLDER}, a.assigned_at FROM equipment e{_HOLDER_JOIN}"
-        f" WHERE e.id IN ({', '.join('?' * len(ids))})", ids).fetchall()
+        f" WHERE e.id IN ({marks(db, len(ids))})", ids).fetchall()
     position = {key: index for index, key in enumerate(ids)}
     rows.sort(key=lambda row: position[row[0]])
     date_field = Equipment.retired_at  # the stored text back to datetimes, as peewee reads it
@@ -366,10 +438,9 @@ def search_equipment(ctx: Context, text: str = "", *, type: str | None = None,
 def equipment_types(ctx: Context) -> list[str]:
     """The types in use (retired machines included), for the register's filter."""
     require(ctx.actor, "equipment.view")
-    from peewee import fn
-
-    query = (Equipment.select(fn.DISTINCT(Equipment.type)).where(Equipment.type != "")
-             .order_by(Equipment.type.collate("NOCASE")))
+    # GROUP BY rather than DISTINCT: PostgreSQL sorts a DISTINCT only by what it selects.
+    query = (Equipment.select(Equipment.type).where(Equipment.type != "")
+             .group_by(Equipment.type).order_by(nocase(ctx.db, Equipment.type), Equipment.type))
     return [kind for (kind,) in query.tuples()]
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tui.domain import dialect
 from tui.domain.context import Context
 from tui.domain.errors import ValidationError
 from tui.domain.permissions import require
@@ -70,7 +71,7 @@ def report_by(ctx: Context, dimension: str) -> list[ReportRow]:
     machines = counted("SELECT b.bucket, count(*) FROM b JOIN assignment a"
                        " ON a.customer_id = b.customer_id AND a.unassigned_at IS NULL"
                        " GROUP BY b.bucket")
-    marks = ", ".join("?" * len(OPEN_STATUSES))
+    marks = dialect.marks(db, len(OPEN_STATUSES))
     totals: dict[object, dict[str, int]] = {}
     estimates: dict[object, int] = {}
     for bucket, currency, amount, count in db.execute_sql(
@@ -78,7 +79,8 @@ def report_by(ctx: Context, dimension: str) -> list[ReportRow]:
             f" FROM b JOIN estimate e ON e.customer_id = b.customer_id"
             f" WHERE e.status IN ({marks}) GROUP BY b.bucket, e.currency"
             f" ORDER BY e.currency", list(OPEN_STATUSES)).fetchall():
-        totals.setdefault(bucket, {})[currency] = amount
+        # int(): PostgreSQL's sum of a bigint is a numeric (Decimal)
+        totals.setdefault(bucket, {})[currency] = int(amount)
         estimates[bucket] = estimates.get(bucket, 0) + count
 
     if dimension == "segment":
@@ -88,7 +90,8 @@ def report_by(ctx: Context, dimension: str) -> list[ReportRow]:
         labels = {k: configured[k].label_for(language) if k in configured else k for k in keys}
     else:
         names = [name for (name,) in db.execute_sql(
-            "SELECT name FROM customer_group ORDER BY name COLLATE NOCASE").fetchall()]
+            f"SELECT name FROM customer_group ORDER BY {dialect.nocase(db, 'name')}, name"
+        ).fetchall()]
         keys = [*names, *([None] if None in customers else [])]
         labels = {**{name: name for name in names}, None: _("(no group)")}
     return [ReportRow(key, labels[key], customers.get(key, 0), contacts.get(key, 0),
