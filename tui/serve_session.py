@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--customers", type=int, default=60)
     demo.add_argument("--unconfined", action="store_true")
     real = modes.add_parser("real")
-    real.add_argument("--db", required=True, type=Path)
+    real.add_argument("--db", required=True)  # a path, or a postgresql:// URL
     for mode in (demo, real):
         mode.add_argument("--config", required=True, type=Path)
         mode.add_argument("--lang", default="en")

@@ -245,7 +245,7 @@ def checked_errors_path(text: str, source: Path, ctx) -> Path:
     from tui.domain.imports import check_error_path
 
     path = Path(text).expanduser()
-    check_error_path(path, source, ctx.db.path)
+    check_error_path(path, source, ctx.db.file)  # None for a PostgreSQL database
     return path
 
 

@@ -106,10 +106,10 @@ def run(config, args, environ) -> int:
         make_command = demo_command_maker(config_path, args, language)
         title = _("Clientbook demo")
     else:
-        database = checked_database(config, args, environ)
+        database, label = checked_database(config, args, environ)
         make_command = real_command_maker(database, config_path, language)
         title = _("Clientbook")
-        warn_real_database(database, args.host, args.port)
+        warn_real_database(label, args.host, args.port)
     from tui.serve import ClientbookServer
 
     server = ClientbookServer(make_command, host=args.host, port=args.port, title=title,
@@ -156,17 +156,19 @@ def real_command_maker(database: Path, config_path: Path, language: str):
     return make
 
 
-def checked_database(config, args, environ) -> Path:
-    """The real database, opened once now so a wrong path or login fails before serving."""
+def checked_database(config, args, environ) -> tuple[Path | str, str]:
+    """The real database (a file's full path, or a postgresql:// URL) and how to name it
+    (never with a password), opened once now so a wrong path or login fails before serving."""
     from tui.cli import database_path, open_context
 
-    path, _is_default = database_path(args, environ)
-    ctx = open_context(config, path)
+    target, _is_default = database_path(args, environ)
+    ctx = open_context(config, target)
+    label = ctx.db.label
     ctx.db.close()
-    return path.resolve()
+    return (target.resolve() if isinstance(target, Path) else target), label
 
 
-def warn_real_database(database: Path, host: str, port: int) -> None:
+def warn_real_database(database: str, host: str, port: int) -> None:
     from tui.serve import http_url
 
     print(_("Warning: serving the real database {path}. Anyone who can reach {url} uses it "
