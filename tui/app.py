@@ -23,6 +23,8 @@ class ClientbookApp(App[None]):
 
     BINDINGS = [
         Binding("ctrl+n", "new_customer", _("New customer"), id="new_customer", priority=True),
+        Binding("ctrl+n", "explain_new_customer", _("New customer"), id="explain_new_customer",
+                show=False, priority=True),
         Binding("f1", "help", _("Help"), id="help"),
         # Everywhere, but shown in the footer by the customer list only (80 columns are few).
         Binding("f3", "open_register", _("Equipment"), id="open_register", show=False),
@@ -90,9 +92,13 @@ class ClientbookApp(App[None]):
             if self._wizard_open():
                 return False
             actor = self.ctx.actor
-            # An estimator may make a customer only from inside an estimate: the key stays,
-            # and pressing it says where, instead of doing nothing.
-            return actor.can("customer.create") or actor.can("customer.create_in_estimate")
+            return actor.can("customer.create")
+        if action == "explain_new_customer":
+            # An estimator makes customers only from inside an estimate: the key, hidden,
+            # says where instead of doing nothing.
+            actor = self.ctx.actor
+            return (not actor.can("customer.create")
+                    and actor.can("customer.create_in_estimate"))
         if action in self.SCREEN_ACTIONS:
             return self.may_open(action) and not self._dialog_on_top()
         if action in ("open_import", "export_data"):  # a refused role is told why (the action)
@@ -184,13 +190,13 @@ class ClientbookApp(App[None]):
 
         self.push_screen(MachineScreen(equipment_id))
 
+    def action_explain_new_customer(self) -> None:
+        self.notify(_("Your role makes new customers from an estimate only: F7 opens the "
+                      "estimates, then F8 in an estimate."), markup=False)
+
     def action_new_customer(self) -> None:
         from tui.screens.new_customer import NewCustomerScreen
 
-        if not self.ctx.actor.can("customer.create"):
-            self.notify(_("Your role makes new customers from an estimate only: F7 opens the "
-                          "estimates, then F8 in an estimate."), markup=False)
-            return
         if not self._wizard_open():
             self.push_screen(NewCustomerScreen())
 
