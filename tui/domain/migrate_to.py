@@ -31,11 +31,9 @@ Permission: ``backup.restore`` (administrators): it writes a whole database.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import os
 import sqlite3
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -273,7 +271,7 @@ def _set_sequences(reader, target) -> dict[str, int]:
 
 
 def _copy_files(ctx: Context, reader, target_ctx: Context) -> tuple[int, Path | None, list[str]]:
-    from tui.domain.services.documents import store_dir
+    from tui.domain.services.documents import copy_hashing, store_dir
 
     wanted = sorted(referenced_files(_Adapter(reader)))
     if not wanted:
@@ -291,24 +289,14 @@ def _copy_files(ctx: Context, reader, target_ctx: Context) -> tuple[int, Path | 
             missing.append(digest)
             continue
         make_data_dir(destination.parent)
-        check = hashlib.sha256()
-        with origin.open("rb") as source, tempfile.NamedTemporaryFile(
-                dir=destination.parent, delete=False) as tmp:
-            try:
-                for chunk in iter(lambda: source.read(1 << 20), b""):
-                    check.update(chunk)
-                    tmp.write(chunk)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            except BaseException:
-                os.unlink(tmp.name)
-                raise
-        if check.hexdigest() != digest:
-            os.unlink(tmp.name)
+        with origin.open("rb") as source:
+            temporary, found = copy_hashing(source, destination.parent)
+        if found != digest:
+            os.unlink(temporary)
             missing.append(digest)  # the stored file is damaged: as good as missing
             continue
-        os.chmod(tmp.name, mode)
-        os.replace(tmp.name, destination)
+        os.chmod(temporary, mode)
+        os.replace(temporary, destination)
         copied += 1
     return copied, target_store, missing
 

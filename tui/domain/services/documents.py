@@ -12,6 +12,7 @@ import os
 import tempfile
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 from tui.domain.context import Context
 from tui.domain.database import file_mode_for, make_data_dir
@@ -67,6 +68,23 @@ def blob_path(ctx: Context, sha256: str) -> Path:
     return store_dir(ctx) / sha256[:2] / sha256
 
 
+def copy_hashing(reader: BinaryIO, folder: Path) -> tuple[str, str]:
+    """Copy ``reader`` into a new temporary file in ``folder``, flushed to disk; return its
+    name and the SHA-256 of what was copied. On failure no temporary file is left."""
+    digest = hashlib.sha256()
+    with tempfile.NamedTemporaryFile(dir=folder, delete=False) as tmp:
+        try:
+            for chunk in iter(lambda: reader.read(1 << 20), b""):
+                digest.update(chunk)
+                tmp.write(chunk)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        except BaseException:
+            os.unlink(tmp.name)
+            raise
+    return tmp.name, digest.hexdigest()
+
+
 def store_file(ctx: Context, source: Path) -> tuple[str, int]:
     """Copy ``source`` into the store under its SHA-256; return (digest, size).
 
@@ -77,36 +95,27 @@ def store_file(ctx: Context, source: Path) -> tuple[str, int]:
     every operator can read and add documents; elsewhere the owner's alone (0700, 0600).
     """
     require(ctx.actor, "document.edit")
-    digest = hashlib.sha256()
     store = make_data_dir(store_dir(ctx))
     try:
         reader = source.open("rb")
     except OSError as error:  # unreadable, or gone since it was checked
         raise FieldError(_("Cannot read {path}: {reason}.").format(
             path=quoted(source, PATH_SHOWN), reason=error.strerror or error)) from None
-    with reader, tempfile.NamedTemporaryFile(dir=store, delete=False) as tmp:
-        try:
-            for chunk in iter(lambda: reader.read(1 << 20), b""):
-                digest.update(chunk)
-                tmp.write(chunk)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        except BaseException:
-            os.unlink(tmp.name)
-            raise
+    with reader:
+        temporary, digest = copy_hashing(reader, store)
     try:
-        target = blob_path(ctx, digest.hexdigest())
+        target = blob_path(ctx, digest)
         make_data_dir(target.parent)
         if target.exists():
-            os.unlink(tmp.name)
+            os.unlink(temporary)
         else:
-            os.chmod(tmp.name, file_mode_for(store))
-            os.replace(tmp.name, target)
+            os.chmod(temporary, file_mode_for(store))
+            os.replace(temporary, target)
     except BaseException:
-        if os.path.exists(tmp.name):
-            os.unlink(tmp.name)
+        if os.path.exists(temporary):
+            os.unlink(temporary)
         raise
-    return digest.hexdigest(), target.stat().st_size
+    return digest, target.stat().st_size
 
 
 def add_document(ctx: Context, customer_id: int, title: str, kind: str,
