@@ -11,10 +11,11 @@ from textual.screen import ModalScreen
 from tui.domain.context import Context
 from tui.domain.database import short_label
 from tui.domain.services.reports import REQUIRED as REPORT_PERMISSIONS
-from tui.i18n import _
+from tui.i18n import N_, _
+from tui.bindings import TranslatedBindings
 
 
-class ClientbookApp(App[None]):
+class ClientbookApp(TranslatedBindings, App[None]):
     """Clientbook in the terminal. Receives a ready Context so tests can pass a temporary one."""
 
     CSS_PATH = "app.tcss"
@@ -22,19 +23,19 @@ class ClientbookApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [
-        Binding("ctrl+n", "new_customer", _("New customer"), id="new_customer", priority=True),
-        Binding("ctrl+n", "explain_new_customer", _("New customer"), id="explain_new_customer",
+        Binding("ctrl+n", "new_customer", N_("New customer"), id="new_customer", priority=True),
+        Binding("ctrl+n", "explain_new_customer", N_("New customer"), id="explain_new_customer",
                 show=False, priority=True),
-        Binding("f1", "help", _("Help"), id="help"),
+        Binding("f1", "help", N_("Help"), id="help"),
         # Everywhere, but shown in the footer by the customer list only (80 columns are few).
-        Binding("f3", "open_register", _("Equipment"), id="open_register", show=False),
-        Binding("f2", "open_audit", _("Audit trail"), id="open_audit", show=False),
-        Binding("f4", "open_outbox", _("Outbox"), id="open_outbox", show=False),
-        Binding("f5", "open_import", _("Import"), id="open_import", show=False),
-        Binding("f6", "export_data", _("Export"), id="export_data", show=False),
-        Binding("f7", "open_estimates", _("Estimates"), id="open_estimates", show=False),
-        Binding("question_mark", "help", _("Help"), id="help_question", show=False),
-        Binding("ctrl+q", "quit", _("Quit"), id="quit", priority=True),
+        Binding("f3", "open_register", N_("Equipment"), id="open_register", show=False),
+        Binding("f2", "open_audit", N_("Audit trail"), id="open_audit", show=False),
+        Binding("f4", "open_outbox", N_("Outbox"), id="open_outbox", show=False),
+        Binding("f5", "open_import", N_("Import"), id="open_import", show=False),
+        Binding("f6", "export_data", N_("Export"), id="export_data", show=False),
+        Binding("f7", "open_estimates", N_("Estimates"), id="open_estimates", show=False),
+        Binding("question_mark", "help", N_("Help"), id="help_question", show=False),
+        Binding("ctrl+q", "quit", N_("Quit"), id="quit", priority=True),
     ]
 
     def __init__(self, ctx: Context) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from tui.cli import (audit, backup, estimates, events, exports, imports, migrate, notify, reports,
                      serve)
 from tui.cli.output import EXIT_ERROR, EXIT_OK, EXIT_USAGE, positive, print_table
-from tui.i18n import _, set_language
+from tui.i18n import LanguageError, _, choose_locale, set_language
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "main", "open_context", "positive",
            "print_table"]
@@ -30,11 +30,15 @@ def default_data_dir() -> Path:
     return user_data_path("clientbook", appauthor=False)
 
 
-def language_from_environment(environ) -> str | None:
-    for name in ("CLIENTBOOK_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
-        value = environ.get(name)
-        if value and value not in ("C", "POSIX", "C.UTF-8"):
-            return value
+def asked_language(argv: Sequence[str]) -> str | None:
+    """--lang, read before argparse so that its own help and errors are in that language."""
+    for index, word in enumerate(argv):
+        if word == "--":
+            break
+        if word == "--lang" and index + 1 < len(argv):
+            return argv[index + 1]
+        if word.startswith("--lang="):
+            return word.partition("=")[2]
     return None
 
 
@@ -124,11 +128,14 @@ def explicit_database(args, environ) -> Path | str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     environ = os.environ
-    set_language(language_from_environment(environ))
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:  # the configuration file may name a language too: chosen again once it is read
+        set_language(choose_locale(asked_language(argv), environ))
+    except LanguageError as error:
+        print(f"clientbook: {error}", file=sys.stderr)
+        return EXIT_USAGE
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.lang:
-        set_language(args.lang)
     try:
         return run(args, environ)
     except KeyboardInterrupt:
@@ -154,6 +161,8 @@ def run(args, environ) -> int:
     from tui.domain.config import load_config, resolve_config_path
 
     config = load_config(resolve_config_path(args.config, environ))
+    if config.interface_language:
+        set_language(choose_locale(args.lang, environ, config.interface_language))
     if args.command == "serve":
         return serve.run(config, args, environ)
     if args.command == "migrate-to":

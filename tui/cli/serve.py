@@ -94,11 +94,11 @@ def run(config, args, environ) -> int:
     """Check everything that can be wrong before listening, then serve until Ctrl+C."""
     from tui.domain.config import resolve_config_path
     from tui.domain.errors import ClientbookError
-    from tui.i18n import current_language
+    from tui.i18n import current_locale
 
     check_can_listen(args.host, args.port)
     config_path = resolve_config_path(args.config, environ).resolve()
-    language = current_language()
+    language = current_locale()
     if args.demo:
         if args.db is not None:
             raise ClientbookError(_("--db has no effect with serve --demo: a demo never "

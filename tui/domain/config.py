@@ -23,7 +23,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 import tui
 from tui.domain import permissions
 from tui.domain.errors import ConfigError
-from tui.i18n import N_, _
+from tui.i18n import LANGUAGES, N_, _, parse_locale
 
 ENV_VAR = "CLIENTBOOK_CONFIG"
 FORMAT_VERSION = 1
@@ -31,7 +31,7 @@ UNKNOWN_LOGINS = ("default", "refuse")
 NOTIFY_CONTACT_ROLE = "notify"
 TOP_LEVEL_KEYS = ("version", "business_name", "defaults", "identity", "roles", "segments",
                   "default_segment", "contact_roles", "document_kinds", "event_types", "email",
-                  "documents_dir")
+                  "documents_dir", "interface_language")
 REQUIRED_KEYS = ("identity", "roles", "segments", "default_segment", "contact_roles")
 IDENTITY_KEYS = ("first_user_role", "unknown_logins", "default_role")
 EMAIL_KEYS = ("from_address", "from_name", "templates", "max_attempts", "retry_delay_seconds",
@@ -127,6 +127,9 @@ class Config:
     # Where a PostgreSQL database's documents are kept (relative to this file); an SQLite
     # database keeps them beside its file and ignores this. Else $CLIENTBOOK_FILES.
     documents_dir: Path | None = None
+    # The language of screens and messages for everyone using this file ("fr", "da_DK", ...);
+    # None: each operator's own (--lang, $CLIENTBOOK_LANG, else the session's locale).
+    interface_language: str | None = None
 
 
 def shipped_config_path() -> Path:
@@ -459,7 +462,17 @@ class _Checker:
             event_types=self.choices(top.get("event_types", {}), ("event_types",)),
             email=self.email(top.get("email")),
             documents_dir=self.folder(top.get("documents_dir"), ("documents_dir",)),
+            interface_language=self.interface_language(top.get("interface_language")),
         )
+
+    def interface_language(self, value: Any) -> str | None:
+        key = ("interface_language",)
+        text = self.text(value, key, True)
+        if text is not None and parse_locale(text) is None:
+            self.fail(key, _('"{value}" is not a language Clientbook speaks; write one of {known}, '
+                             "or null for each operator's own").format(
+                value=text, known=", ".join(LANGUAGES)))
+        return text
 
     def folder(self, value: Any, key: tuple) -> Path | None:
         """An optional folder, relative to the configuration file; it need not exist yet."""

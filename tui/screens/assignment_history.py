@@ -14,7 +14,8 @@ from textual.widgets import DataTable, Header, Static
 
 from tui.domain.errors import ClientbookError
 from tui.domain.services.equipment import assignment_history
-from tui.i18n import _, ngettext
+from tui.i18n import N_, _, ngettext
+from tui.bindings import TranslatedBindings
 from tui.screens.customer_panes.equipment import local_time
 from tui.widgets.footer import KeysFooter
 
@@ -27,11 +28,11 @@ def when_and_who(moment, login: str | None) -> Text:
     return text
 
 
-class AssignmentHistoryScreen(Screen):
+class AssignmentHistoryScreen(TranslatedBindings, Screen):
     CSS_PATH = "assignment_history.tcss"
 
     BINDINGS = [
-        Binding("escape,q", "back", _("Back"), id="history.back"),
+        Binding("escape,q", "back", N_("Back"), id="history.back"),
     ]
 
     def __init__(self, customer_id: int, customer_name: str) -> None:

@@ -32,7 +32,8 @@ from tui.domain.services.audit import (
     may_restore,
     restore_customer,
 )
-from tui.i18n import _
+from tui.i18n import N_, _
+from tui.bindings import TranslatedBindings
 from tui.lock_wait import waits_for_lock
 from tui.messages import CustomersChanged
 from tui.widgets.audit_detail import AuditDetailDialog
@@ -63,18 +64,18 @@ class AuditTable(PagedTable):
     """A page of audit events, two lines a row, keyed by event id."""
 
 
-class AuditScreen(Screen):
+class AuditScreen(TranslatedBindings, Screen):
     CSS_PATH = "audit.tcss"
     AUTO_FOCUS = "#audit-table"
 
     BINDINGS = [
-        Binding("escape", "back", _("Back"), id="audit.back"),
-        Binding("v", "view", _("Details"), id="audit.view"),
-        Binding("r", "restore", _("Restore"), id="audit.restore"),
-        Binding("slash", "focus_filters", _("Filter"), id="audit.filter"),
-        Binding("g,f5", "refresh", _("Refresh"), id="audit.refresh", show=False),
-        Binding("ctrl+pagedown", "page(1)", _("Next page"), id="audit.next_page", show=False),
-        Binding("ctrl+pageup", "page(-1)", _("Previous page"), id="audit.previous_page",
+        Binding("escape", "back", N_("Back"), id="audit.back"),
+        Binding("v", "view", N_("Details"), id="audit.view"),
+        Binding("r", "restore", N_("Restore"), id="audit.restore"),
+        Binding("slash", "focus_filters", N_("Filter"), id="audit.filter"),
+        Binding("g,f5", "refresh", N_("Refresh"), id="audit.refresh", show=False),
+        Binding("ctrl+pagedown", "page(1)", N_("Next page"), id="audit.next_page", show=False),
+        Binding("ctrl+pageup", "page(-1)", N_("Previous page"), id="audit.previous_page",
                 show=False),
     ]
 

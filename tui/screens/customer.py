@@ -15,7 +15,8 @@ from textual.widgets import Header, TabbedContent, TabPane
 
 from tui.domain.errors import NotFound
 from tui.domain.services.customers import get_customer
-from tui.i18n import _
+from tui.i18n import N_, _
+from tui.bindings import TranslatedBindings
 from tui.messages import CustomersChanged
 from tui.screens.customer_panes.contacts import ContactsPane
 from tui.screens.customer_panes.details import DetailsPane
@@ -25,7 +26,7 @@ from tui.screens.customer_panes.estimates import EstimatesPane
 from tui.widgets.footer import KeysFooter
 
 
-class CustomerScreen(Screen):
+class CustomerScreen(TranslatedBindings, Screen):
     CSS_PATH = [
         "customer.tcss",
         "customer_panes/details.tcss",
@@ -36,15 +37,15 @@ class CustomerScreen(Screen):
     ]
 
     BINDINGS = [
-        Binding("escape", "back", _("Back"), id="customer.back"),
-        Binding("1", "show_tab('details')", _("Details"), id="customer.tab_details", show=False),
-        Binding("2", "show_tab('contacts')", _("Contacts"), id="customer.tab_contacts",
+        Binding("escape", "back", N_("Back"), id="customer.back"),
+        Binding("1", "show_tab('details')", N_("Details"), id="customer.tab_details", show=False),
+        Binding("2", "show_tab('contacts')", N_("Contacts"), id="customer.tab_contacts",
                 show=False),
-        Binding("3", "show_tab('equipment')", _("Equipment"), id="customer.tab_equipment",
+        Binding("3", "show_tab('equipment')", N_("Equipment"), id="customer.tab_equipment",
                 show=False),
-        Binding("4", "show_tab('documents')", _("Documents"), id="customer.tab_documents",
+        Binding("4", "show_tab('documents')", N_("Documents"), id="customer.tab_documents",
                 show=False),
-        Binding("5", "show_tab('estimates')", _("Estimates"), id="customer.tab_estimates",
+        Binding("5", "show_tab('estimates')", N_("Estimates"), id="customer.tab_estimates",
                 show=False),
     ]
 
@@ -94,13 +95,13 @@ class CustomerScreen(Screen):
 
     # tab -> (pane class, its actions the command palette offers, with their labels)
     PALETTE_ACTIONS = {
-        "details": ("DetailsPane", [("edit", _("Edit customer")),
-                                    ("delete", _("Delete customer"))]),
-        "contacts": ("ContactsPane", [("add", _("Add contact"))]),
-        "equipment": ("EquipmentPane", [("assign", _("Assign equipment")),
-                                        ("history", _("Assignment history"))]),
-        "documents": ("DocumentsPane", [("add", _("Add admin document"))]),
-        "estimates": ("EstimatesPane", [("new", _("New estimate for this customer"))]),
+        "details": ("DetailsPane", [("edit", N_("Edit customer")),
+                                    ("delete", N_("Delete customer"))]),
+        "contacts": ("ContactsPane", [("add", N_("Add contact"))]),
+        "equipment": ("EquipmentPane", [("assign", N_("Assign equipment")),
+                                        ("history", N_("Assignment history"))]),
+        "documents": ("DocumentsPane", [("add", N_("Add admin document"))]),
+        "estimates": ("EstimatesPane", [("new", N_("New estimate for this customer"))]),
     }
 
     def palette_actions(self) -> list[tuple[str, object]]:
@@ -110,7 +111,7 @@ class CustomerScreen(Screen):
             pane = self.query_one(pane_class)
             for action, label in actions:
                 if pane.check_action(action, ()) is not False:
-                    offered.append((label, partial(self.run_in_tab, tab, pane, action)))
+                    offered.append((_(label), partial(self.run_in_tab, tab, pane, action)))
         return offered
 
     def run_in_tab(self, tab: str, pane, action: str) -> None:

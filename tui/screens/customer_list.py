@@ -21,35 +21,36 @@ from textual.widgets import DataTable, Header, Input, Select, Static
 from tui.domain.services.customers import list_groups
 from tui.domain.services.search import SORTS, CustomerPage, search_customers
 from tui.domain.validation import format_phone
-from tui.i18n import _
+from tui.i18n import N_, _
+from tui.bindings import TranslatedBindings
 from tui.messages import CustomersChanged
 from tui.widgets.footer import KeysFooter
 from tui.widgets.paged_table import PagedTable
 
 PAGE_SIZE = 100
-SORT_LABELS = {"name": _("name"), "city": _("city"), "segment": _("segment"),
-               "newest": _("newest first")}
+SORT_LABELS = {"name": N_("name"), "city": N_("city"), "segment": N_("segment"),
+               "newest": N_("newest first")}
 
 
 class CustomerTable(PagedTable):
     """A page of customers."""
 
 
-class CustomerListScreen(Screen):
+class CustomerListScreen(TranslatedBindings, Screen):
     CSS_PATH = "customer_list.tcss"
     AUTO_FOCUS = "#search"
 
     BINDINGS = [
-        Binding("slash", "focus_search", _("Search"), id="list.search"),
+        Binding("slash", "focus_search", N_("Search"), id="list.search"),
         # Said by the status line and Ctrl+N in the footer: 80 columns keep F1 Help visible.
-        Binding("n", "app.new_customer", _("New"), id="list.new", show=False),
-        Binding("s", "cycle_sort", _("Sort"), id="list.sort", show=False),
-        Binding("f3", "app.open_register", _("Fleet"), id="list.register"),
-        Binding("f4", "app.open_outbox", _("Outbox"), id="list.outbox"),
-        Binding("ctrl+pagedown", "page(1)", _("Next page"), id="list.next_page", show=False),
-        Binding("ctrl+pageup", "page(-1)", _("Previous page"), id="list.previous_page",
+        Binding("n", "app.new_customer", N_("New"), id="list.new", show=False),
+        Binding("s", "cycle_sort", N_("Sort"), id="list.sort", show=False),
+        Binding("f3", "app.open_register", N_("Fleet"), id="list.register"),
+        Binding("f4", "app.open_outbox", N_("Outbox"), id="list.outbox"),
+        Binding("ctrl+pagedown", "page(1)", N_("Next page"), id="list.next_page", show=False),
+        Binding("ctrl+pageup", "page(-1)", N_("Previous page"), id="list.previous_page",
                 show=False),
-        Binding("escape", "focus_table", _("To the list"), id="list.to_table", show=False),
+        Binding("escape", "focus_table", N_("To the list"), id="list.to_table", show=False),
     ]
 
     def __init__(self) -> None:
@@ -161,7 +162,7 @@ class CustomerListScreen(Screen):
         total = f"{page.total:,}" if page.exact else f"{page.total - 1:,}+"
         return _("{first}–{last} of {total} · sorted by {sort} (s) · Enter opens").format(
             first=page.offset + 1, last=page.offset + len(page.rows), total=total,
-            sort=SORT_LABELS[self.sort])
+            sort=_(SORT_LABELS[self.sort]))
 
     # -- events ----------------------------------------------------------------------------
     @on(Input.Changed, "#search")

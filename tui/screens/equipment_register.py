@@ -28,7 +28,8 @@ from tui.domain.services.equipment import (
     equipment_types,
     search_equipment,
 )
-from tui.i18n import _
+from tui.i18n import N_, _
+from tui.bindings import TranslatedBindings
 from tui.lock_wait import waits_for_lock
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.equipment_form import MachineEditing
@@ -37,10 +38,10 @@ from tui.widgets.paged_table import PagedTable
 from tui.widgets.permitted import permitted
 
 PAGE_SIZE = 100
-SORT_LABELS = {"serial": _("serial"), "name": _("name"), "make": _("make and model"),
-               "type": _("type"), "year": _("year"), "holder": _("holder")}
-HOLDING_LABELS = {"all": _("In service"), "assigned": _("Assigned"),
-                  "unassigned": _("Unassigned"), "retired": _("Retired")}
+SORT_LABELS = {"serial": N_("serial"), "name": N_("name"), "make": N_("make and model"),
+               "type": N_("type"), "year": N_("year"), "holder": N_("holder")}
+HOLDING_LABELS = {"all": N_("In service"), "assigned": N_("Assigned"),
+                  "unassigned": N_("Unassigned"), "retired": N_("Retired")}
 EDITING = ("add", "edit", "retire", "reinstate", "delete")
 
 
@@ -48,25 +49,25 @@ class FleetTable(PagedTable):
     """A page of the register."""
 
 
-class EquipmentRegisterScreen(MachineEditing, Screen):
+class EquipmentRegisterScreen(TranslatedBindings, MachineEditing, Screen):
     CSS_PATH = "equipment_register.tcss"
     AUTO_FOCUS = "#fleet"
 
     BINDINGS = [
-        Binding("slash", "focus_search", _("Search"), id="register.search"),
-        Binding("a", "add", _("Add"), id="register.add"),
-        Binding("e", "edit", _("Edit"), id="register.edit"),
+        Binding("slash", "focus_search", N_("Search"), id="register.search"),
+        Binding("a", "add", N_("Add"), id="register.add"),
+        Binding("e", "edit", N_("Edit"), id="register.edit"),
         # one key, two actions: check_action offers the one that fits the row
-        Binding("r", "retire", _("Retire"), id="register.retire"),
-        Binding("r", "reinstate", _("Reinstate"), id="register.reinstate"),
-        Binding("d,delete", "delete", _("Delete"), id="register.delete"),
+        Binding("r", "retire", N_("Retire"), id="register.retire"),
+        Binding("r", "reinstate", N_("Reinstate"), id="register.reinstate"),
+        Binding("d,delete", "delete", N_("Delete"), id="register.delete"),
         # Sort and Open are named in the status line: 80 columns hold no more keys.
-        Binding("s", "cycle_sort", _("Sort"), id="register.sort", show=False),
-        Binding("enter", "open_machine", _("Open"), id="register.open", show=False),
-        Binding("escape", "back", _("Back"), id="register.back"),
-        Binding("ctrl+pagedown", "page(1)", _("Next page"), id="register.next_page",
+        Binding("s", "cycle_sort", N_("Sort"), id="register.sort", show=False),
+        Binding("enter", "open_machine", N_("Open"), id="register.open", show=False),
+        Binding("escape", "back", N_("Back"), id="register.back"),
+        Binding("ctrl+pagedown", "page(1)", N_("Next page"), id="register.next_page",
                 show=False),
-        Binding("ctrl+pageup", "page(-1)", _("Previous page"), id="register.previous_page",
+        Binding("ctrl+pageup", "page(-1)", N_("Previous page"), id="register.previous_page",
                 show=False),
     ]
 
@@ -84,7 +85,7 @@ class EquipmentRegisterScreen(MachineEditing, Screen):
             yield Input(placeholder=_("Search serial, name, make, model, type, year, holder…"),
                         id="fleet-search")
             yield Select([], prompt=_("All types"), id="fleet-type")
-            yield Select([(label, key) for key, label in HOLDING_LABELS.items()],
+            yield Select([(_(label), key) for key, label in HOLDING_LABELS.items()],
                          value="all", allow_blank=False, id="fleet-holding")
         yield FleetTable(id="fleet", cursor_type="row", zebra_stripes=True)
         yield Static(id="fleet-status", markup=False)
@@ -190,7 +191,7 @@ class EquipmentRegisterScreen(MachineEditing, Screen):
             return _("No machines yet.")
         return _("{first}–{last} of {total} · sorted by {sort} (s) · Enter opens").format(
             first=page.offset + 1, last=page.offset + len(page.rows), total=f"{page.total:,}",
-            sort=SORT_LABELS[self.sort])
+            sort=_(SORT_LABELS[self.sort]))
 
     def cursor_row(self) -> FleetRow | None:
         if self.page is None:  # nothing loaded yet

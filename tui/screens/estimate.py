@@ -27,7 +27,8 @@ from tui.domain.services.estimates import (COPIED_FIELDS, STATUSES, EstimateDraf
                                            create_estimate, customer_copy, estimate_lines,
                                            format_amount, get_estimate, set_status,
                                            status_label, update_estimate)
-from tui.i18n import _, current_language, ngettext
+from tui.i18n import N_, _, current_language, ngettext
+from tui.bindings import TranslatedBindings
 from tui.lock_wait import waits_for_lock
 from tui.widgets.address_fields import FieldRow, show_field_errors
 from tui.widgets.confirm import ConfirmDialog
@@ -41,25 +42,25 @@ from tui.widgets.proposal_export import ProposalExport
 
 EDITING = ("save", "choose_customer", "new_customer", "add_line", "edit_line", "delete_line",
            "status")
-FIELD_LABELS = {"title": _("Title"), "issued_on": _("Date"), "customer": _("Customer"),
-                "lines": _("Lines"), "total": _("Total")}
+FIELD_LABELS = {"title": N_("Title"), "issued_on": N_("Date"), "customer": N_("Customer"),
+                "lines": N_("Lines"), "total": N_("Total")}
 
 
-class EstimateScreen(ProposalExport, Screen):
+class EstimateScreen(TranslatedBindings, ProposalExport, Screen):
     CSS_PATH = "estimate.tcss"
 
     BINDINGS = [
-        Binding("ctrl+s", "save", _("Save"), id="estimate.save"),
-        Binding("c", "choose_customer", _("Customer"), id="estimate.customer"),
-        Binding("f8", "new_customer", _("New customer"), id="estimate.new_customer"),
-        Binding("a", "add_line", _("Add line"), id="estimate.add_line"),
+        Binding("ctrl+s", "save", N_("Save"), id="estimate.save"),
+        Binding("c", "choose_customer", N_("Customer"), id="estimate.customer"),
+        Binding("f8", "new_customer", N_("New customer"), id="estimate.new_customer"),
+        Binding("a", "add_line", N_("Add line"), id="estimate.add_line"),
         # Edit and Delete are named in the line under the table: 80 columns hold no more keys.
-        Binding("e", "edit_line", _("Edit line"), id="estimate.edit_line", show=False),
-        Binding("d,delete", "delete_line", _("Delete line"), id="estimate.delete_line",
+        Binding("e", "edit_line", N_("Edit line"), id="estimate.edit_line", show=False),
+        Binding("d,delete", "delete_line", N_("Delete line"), id="estimate.delete_line",
                 show=False),
-        Binding("s", "status", _("Status"), id="estimate.status", show=False),
-        Binding("p", "proposal", _("PDF"), id="estimate.proposal"),
-        Binding("escape", "back", _("Back"), id="estimate.back"),
+        Binding("s", "status", N_("Status"), id="estimate.status", show=False),
+        Binding("p", "proposal", N_("PDF"), id="estimate.proposal"),
+        Binding("escape", "back", N_("Back"), id="estimate.back"),
     ]
 
     def __init__(self, estimate_id: int | None = None, *, customer_id: int | None = None) -> None:
@@ -398,7 +399,8 @@ class EstimateScreen(ProposalExport, Screen):
                 self.status = stored.get("status") or self.status
                 self.action_save()
 
-        self.app.push_screen(ConflictDialog(theirs, yours, labels=FIELD_LABELS, message=message),
+        labels = {key: _(label) for key, label in FIELD_LABELS.items()}
+        self.app.push_screen(ConflictDialog(theirs, yours, labels=labels, message=message),
                              chosen)
 
     def display(self, title, issued_on, customer, lines, currency: str,

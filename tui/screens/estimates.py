@@ -21,7 +21,8 @@ from textual.widgets import DataTable, Header, Input, Select, Static
 from tui.domain.errors import ClientbookError
 from tui.domain.services.estimates import (STATUSES, EstimatePage, EstimateRow, delete_estimate,
                                            format_amount, search_estimates, status_label)
-from tui.i18n import _, current_language
+from tui.i18n import N_, _, current_language
+from tui.bindings import TranslatedBindings
 from tui.lock_wait import waits_for_lock
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.footer import KeysFooter
@@ -48,20 +49,20 @@ class EstimateTable(PagedTable):
     """A page of estimates."""
 
 
-class EstimatesScreen(Screen):
+class EstimatesScreen(TranslatedBindings, Screen):
     CSS_PATH = "estimates.tcss"
     AUTO_FOCUS = "#estimates"
 
     BINDINGS = [
-        Binding("slash", "focus_search", _("Search"), id="estimates.search"),
-        Binding("n", "new", _("New"), id="estimates.new"),
-        Binding("enter", "open", _("Open"), id="estimates.open", show=False),
-        Binding("f", "cycle_filter", _("Status"), id="estimates.filter"),
-        Binding("d,delete", "delete", _("Delete"), id="estimates.delete"),
-        Binding("escape", "back", _("Back"), id="estimates.back"),
-        Binding("ctrl+pagedown", "page(1)", _("Next page"), id="estimates.next_page",
+        Binding("slash", "focus_search", N_("Search"), id="estimates.search"),
+        Binding("n", "new", N_("New"), id="estimates.new"),
+        Binding("enter", "open", N_("Open"), id="estimates.open", show=False),
+        Binding("f", "cycle_filter", N_("Status"), id="estimates.filter"),
+        Binding("d,delete", "delete", N_("Delete"), id="estimates.delete"),
+        Binding("escape", "back", N_("Back"), id="estimates.back"),
+        Binding("ctrl+pagedown", "page(1)", N_("Next page"), id="estimates.next_page",
                 show=False),
-        Binding("ctrl+pageup", "page(-1)", _("Previous page"), id="estimates.previous_page",
+        Binding("ctrl+pageup", "page(-1)", N_("Previous page"), id="estimates.previous_page",
                 show=False),
     ]
 

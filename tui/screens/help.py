@@ -10,12 +10,13 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.i18n import _
+from tui.i18n import N_, _
+from tui.bindings import TranslatedBindings
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(TranslatedBindings, ModalScreen[None]):
     CSS_PATH = "help.tcss"
-    BINDINGS = [Binding("escape,f1,q", "dismiss", _("Close"), id="help.close")]
+    BINDINGS = [Binding("escape,f1,q", "dismiss", N_("Close"), id="help.close")]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):

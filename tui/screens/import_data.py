@@ -42,7 +42,8 @@ from tui.domain.imports import (KINDS, CsvFile, ImportCancelled, ImportOptions, 
                                 MappingPreview, check_error_path, check_permissions,
                                 field_label, open_csv, preview_mapping, run_import)
 from tui.domain.imports.report import default_errors_path
-from tui.i18n import _, ngettext
+from tui.i18n import N_, _, ngettext
+from tui.bindings import TranslatedBindings
 from tui.screens.import_jobs import UndoJobs, kind_label
 from tui.widgets.address_fields import FieldRow, show_field_errors
 from tui.widgets.export_dialog import resolve_path
@@ -122,22 +123,22 @@ def read_file(path: Path, database: Path | None) -> OpenedFile:
     return OpenedFile(source, rows, tuple(samples))
 
 
-class ImportScreen(UndoJobs, Screen):
+class ImportScreen(TranslatedBindings, UndoJobs, Screen):
     CSS_PATH = "import_data.tcss"
     AUTO_FOCUS = "#import-kind"
     batch_size = 1000  # rows per transaction; tests make it small to see several batches
 
     BINDINGS = [
-        Binding("escape", "back", _("Back"), id="import.back"),
-        Binding("escape", "cancel_import", _("Cancel import"), id="import.cancel_escape",
+        Binding("escape", "back", N_("Back"), id="import.back"),
+        Binding("escape", "cancel_import", N_("Cancel import"), id="import.cancel_escape",
                 show=False),
-        Binding("c", "cancel_import", _("Cancel import"), id="import.cancel"),
-        Binding("f9", "next", _("Next"), id="import.next"),
-        Binding("f9", "start", _("Start"), id="import.start"),
-        Binding("e", "change_field", _("Field"), id="import.change_field"),
-        Binding("u", "undo", _("Undo import"), id="import.undo"),
+        Binding("c", "cancel_import", N_("Cancel import"), id="import.cancel"),
+        Binding("f9", "next", N_("Next"), id="import.next"),
+        Binding("f9", "start", N_("Start"), id="import.start"),
+        Binding("e", "change_field", N_("Field"), id="import.change_field"),
+        Binding("u", "undo", N_("Undo import"), id="import.undo"),
         # Said by the hint and the summary; the footer has no room left at 80 columns.
-        Binding("f8", "jobs", _("Import jobs"), id="import.jobs", show=False),
+        Binding("f8", "jobs", N_("Import jobs"), id="import.jobs", show=False),
     ]
 
     class Progressed(Message):

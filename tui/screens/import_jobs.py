@@ -23,7 +23,8 @@ from tui.domain.errors import ClientbookError
 from tui.domain.imports import UndoRefused, UndoReport, list_jobs, undo_import
 from tui.domain.imports.report import ENTITY_LABELS
 from tui.domain.models import ImportJob
-from tui.i18n import _, ngettext
+from tui.i18n import N_, _, ngettext
+from tui.bindings import TranslatedBindings
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.footer import KeysFooter
 
@@ -111,14 +112,14 @@ class UndoJobs:
         """Show the outcome on the screen (the screen implements it)."""
 
 
-class ImportJobsScreen(UndoJobs, Screen):
+class ImportJobsScreen(TranslatedBindings, UndoJobs, Screen):
     CSS_PATH = "import_jobs.tcss"
     AUTO_FOCUS = "#jobs-table"
 
     BINDINGS = [
-        Binding("escape", "back", _("Back"), id="import_jobs.back"),
-        Binding("u", "undo", _("Undo"), id="import_jobs.undo"),
-        Binding("g", "refresh", _("Refresh"), id="import_jobs.refresh", show=False),
+        Binding("escape", "back", N_("Back"), id="import_jobs.back"),
+        Binding("u", "undo", N_("Undo"), id="import_jobs.undo"),
+        Binding("g", "refresh", N_("Refresh"), id="import_jobs.refresh", show=False),
     ]
 
     def __init__(self) -> None:

@@ -22,7 +22,8 @@ from tui.domain.services.equipment import (
     get_equipment,
 )
 from tui.domain.services.events import machine_events, record_event, why_nobody_notified
-from tui.i18n import _, current_language, ngettext
+from tui.i18n import N_, _, current_language, ngettext
+from tui.bindings import TranslatedBindings
 from tui.widgets.equipment_form import MachineEditing
 from tui.widgets.event_form import EventFormDialog
 from tui.widgets.footer import KeysFooter
@@ -42,18 +43,18 @@ def when_and_who(moment: datetime | None, login: str | None) -> Text:
     return text
 
 
-class MachineScreen(MachineEditing, Screen):
+class MachineScreen(TranslatedBindings, MachineEditing, Screen):
     CSS_PATH = "machine.tcss"
 
     BINDINGS = [
-        Binding("v", "record_event", _("Record event"), id="machine.record_event"),
-        Binding("c", "open_customer", _("Customer"), id="machine.customer"),
-        Binding("e", "edit", _("Edit"), id="machine.edit"),
-        Binding("r", "retire", _("Retire"), id="machine.retire"),
-        Binding("r", "reinstate", _("Reinstate"), id="machine.reinstate"),
-        Binding("escape", "back", _("Back"), id="machine.back"),
-        Binding("1", "show_tab('history')", _("History"), id="machine.tab_history", show=False),
-        Binding("2", "show_tab('events')", _("Events"), id="machine.tab_events", show=False),
+        Binding("v", "record_event", N_("Record event"), id="machine.record_event"),
+        Binding("c", "open_customer", N_("Customer"), id="machine.customer"),
+        Binding("e", "edit", N_("Edit"), id="machine.edit"),
+        Binding("r", "retire", N_("Retire"), id="machine.retire"),
+        Binding("r", "reinstate", N_("Reinstate"), id="machine.reinstate"),
+        Binding("escape", "back", N_("Back"), id="machine.back"),
+        Binding("1", "show_tab('history')", N_("History"), id="machine.tab_history", show=False),
+        Binding("2", "show_tab('events')", N_("Events"), id="machine.tab_events", show=False),
     ]
 
     def __init__(self, equipment_id: int) -> None:

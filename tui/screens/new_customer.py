@@ -28,6 +28,7 @@ from tui.domain.services.customers import (CustomerDraft, create_customer,
                                            validate_customer, welcome_recipients)
 from tui.domain.validation import country_name, format_phone
 from tui.i18n import N_, _, current_language, ngettext
+from tui.bindings import TranslatedBindings
 from tui.lock_wait import waits_for_lock
 from tui.messages import CustomersChanged
 from tui.widgets.address_fields import (AddressFields, FieldRow, focus_first_error,
@@ -71,18 +72,18 @@ class GroupSuggester(Suggester):
         return None
 
 
-class NewCustomerScreen(Screen):
+class NewCustomerScreen(TranslatedBindings, Screen):
     CSS_PATH = "new_customer.tcss"
 
     BINDINGS = [
-        Binding("escape", "cancel", _("Cancel"), id="new_customer.cancel"),
-        Binding("f8", "back", _("Back"), id="new_customer.back", priority=True),
-        Binding("f9", "next", _("Next"), id="new_customer.next", priority=True),
-        Binding("ctrl+s", "save", _("Save"), id="new_customer.save", priority=True),
-        Binding("a", "add_contact", _("Add"), id="new_customer.add_contact"),
-        Binding("e", "edit_contact", _("Edit"), id="new_customer.edit_contact"),
-        Binding("d,delete", "remove_contact", _("Remove"), id="new_customer.remove_contact"),
-        Binding("w", "toggle_welcome", _("Welcome e-mail"), id="new_customer.welcome"),
+        Binding("escape", "cancel", N_("Cancel"), id="new_customer.cancel"),
+        Binding("f8", "back", N_("Back"), id="new_customer.back", priority=True),
+        Binding("f9", "next", N_("Next"), id="new_customer.next", priority=True),
+        Binding("ctrl+s", "save", N_("Save"), id="new_customer.save", priority=True),
+        Binding("a", "add_contact", N_("Add"), id="new_customer.add_contact"),
+        Binding("e", "edit_contact", N_("Edit"), id="new_customer.edit_contact"),
+        Binding("d,delete", "remove_contact", N_("Remove"), id="new_customer.remove_contact"),
+        Binding("w", "toggle_welcome", N_("Welcome e-mail"), id="new_customer.welcome"),
     ]
 
     def __init__(self, *, for_estimate: bool = False) -> None:

@@ -28,7 +28,8 @@ from tui.domain.models import Notification
 from tui.domain.services.outbox import (STATUSES, OutboxPage, SendReport, list_notifications,
                                         notification_statuses, outbox_counts,
                                         retry_notifications, send_due)
-from tui.i18n import _, ngettext
+from tui.i18n import N_, _, ngettext
+from tui.bindings import TranslatedBindings
 from tui.lock_wait import waits_for_lock
 from tui.widgets.footer import KeysFooter
 from tui.widgets.message_view import (STATUS_STYLES, MessageViewDialog, kind_label,
@@ -49,20 +50,20 @@ class OutboxTable(PagedTable):
     """A page of outbox messages, two lines a row, keyed by notification id."""
 
 
-class OutboxScreen(Screen):
+class OutboxScreen(TranslatedBindings, Screen):
     CSS_PATH = "outbox.tcss"
     AUTO_FOCUS = "#outbox-table"
 
     BINDINGS = [
-        Binding("escape", "back", _("Back"), id="outbox.back"),
-        Binding("s", "send_now", _("Send now"), id="outbox.send"),
-        Binding("r", "retry", _("Retry"), id="outbox.retry"),
-        Binding("space", "mark", _("Mark"), id="outbox.mark", show=False),
-        Binding("v", "view", _("View"), id="outbox.view"),
-        Binding("f", "cycle_filter", _("Filter"), id="outbox.filter"),
-        Binding("g,f5", "refresh", _("Refresh"), id="outbox.refresh", show=False),
-        Binding("ctrl+pagedown", "page(1)", _("Next page"), id="outbox.next_page", show=False),
-        Binding("ctrl+pageup", "page(-1)", _("Previous page"), id="outbox.previous_page",
+        Binding("escape", "back", N_("Back"), id="outbox.back"),
+        Binding("s", "send_now", N_("Send now"), id="outbox.send"),
+        Binding("r", "retry", N_("Retry"), id="outbox.retry"),
+        Binding("space", "mark", N_("Mark"), id="outbox.mark", show=False),
+        Binding("v", "view", N_("View"), id="outbox.view"),
+        Binding("f", "cycle_filter", N_("Filter"), id="outbox.filter"),
+        Binding("g,f5", "refresh", N_("Refresh"), id="outbox.refresh", show=False),
+        Binding("ctrl+pagedown", "page(1)", N_("Next page"), id="outbox.next_page", show=False),
+        Binding("ctrl+pageup", "page(-1)", N_("Previous page"), id="outbox.previous_page",
                 show=False),
     ]
 

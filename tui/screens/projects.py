@@ -28,7 +28,8 @@ from tui.domain.services.projects import (CONTACT_PLACES, ProjectClosed, Project
                                           contacts_for_project, create_project, delete_project,
                                           get_project, list_projects, place_label,
                                           reopen_project, state_label, update_project)
-from tui.i18n import _, current_language
+from tui.i18n import N_, _, current_language
+from tui.bindings import TranslatedBindings
 from tui.lock_wait import waits_for_lock
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.footer import KeysFooter
@@ -55,23 +56,23 @@ class ProjectTable(PagedTable):
     """A page of projects."""
 
 
-class ProjectsScreen(Screen):
+class ProjectsScreen(TranslatedBindings, Screen):
     CSS_PATH = "projects.tcss"
     AUTO_FOCUS = "#projects"
 
     BINDINGS = [
-        Binding("slash", "focus_search", _("Search"), id="projects.search", show=False),
-        Binding("n", "new", _("New"), id="projects.new"),
-        Binding("e", "edit", _("Edit"), id="projects.edit"),
+        Binding("slash", "focus_search", N_("Search"), id="projects.search", show=False),
+        Binding("n", "new", N_("New"), id="projects.new"),
+        Binding("e", "edit", N_("Edit"), id="projects.edit"),
         # one key per state change; check_action offers the one that fits the row
-        Binding("c", "close", _("Close"), id="projects.close"),
-        Binding("r", "reopen", _("Reopen"), id="projects.reopen"),
-        Binding("d,delete", "delete", _("Delete"), id="projects.delete"),
-        Binding("s", "cycle_state", _("State"), id="projects.state"),
-        Binding("escape", "back", _("Back"), id="projects.back"),
-        Binding("ctrl+pagedown", "page(1)", _("Next page"), id="projects.next_page",
+        Binding("c", "close", N_("Close"), id="projects.close"),
+        Binding("r", "reopen", N_("Reopen"), id="projects.reopen"),
+        Binding("d,delete", "delete", N_("Delete"), id="projects.delete"),
+        Binding("s", "cycle_state", N_("State"), id="projects.state"),
+        Binding("escape", "back", N_("Back"), id="projects.back"),
+        Binding("ctrl+pagedown", "page(1)", N_("Next page"), id="projects.next_page",
                 show=False),
-        Binding("ctrl+pageup", "page(-1)", _("Previous page"), id="projects.previous_page",
+        Binding("ctrl+pageup", "page(-1)", N_("Previous page"), id="projects.previous_page",
                 show=False),
     ]
 

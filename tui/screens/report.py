@@ -24,7 +24,8 @@ from textual.widgets import DataTable, Header, Static
 from tui.domain.errors import ClientbookError
 from tui.domain.services.estimates import format_amount
 from tui.domain.services.reports import REQUIRED, ReportRow, report_by
-from tui.i18n import _, current_language
+from tui.i18n import N_, _, current_language
+from tui.bindings import TranslatedBindings
 from tui.widgets.footer import KeysFooter
 
 BAR_WIDTH = 40
@@ -58,15 +59,15 @@ def totals_text(totals: dict[str, int], language: str) -> str:
                      for currency, minor in sorted(totals.items()))
 
 
-class ReportScreen(Screen):
+class ReportScreen(TranslatedBindings, Screen):
     CSS_PATH = "report.tcss"
     AUTO_FOCUS = "#report-body"
 
     BINDINGS = [
-        Binding("g", "by('group')", _("By group"), id="report.by_group"),
-        Binding("s", "by('segment')", _("By segment"), id="report.by_segment"),
-        Binding("m", "cycle_measure", _("Chart"), id="report.measure"),
-        Binding("escape", "back", _("Back"), id="report.back"),
+        Binding("g", "by('group')", N_("By group"), id="report.by_group"),
+        Binding("s", "by('segment')", N_("By segment"), id="report.by_segment"),
+        Binding("m", "cycle_measure", N_("Chart"), id="report.measure"),
+        Binding("escape", "back", N_("Back"), id="report.back"),
     ]
 
     def __init__(self, dimension: str = "group") -> None:

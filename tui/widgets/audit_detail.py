@@ -19,17 +19,18 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
 from tui.domain.services.audit import AuditRow, DeletedCustomer
-from tui.i18n import _
+from tui.i18n import N_, _
+from tui.bindings import TranslatedBindings
 
 
-class AuditDetailDialog(ModalScreen[bool]):
+class AuditDetailDialog(TranslatedBindings, ModalScreen[bool]):
     """Dismisses with True when the user asks to restore the deleted customer shown."""
 
     CSS_PATH = "audit_detail.tcss"
 
     BINDINGS = [
-        Binding("escape,q", "close", _("Close"), id="audit_detail.close"),
-        Binding("r", "restore", _("Restore"), id="audit_detail.restore"),
+        Binding("escape,q", "close", N_("Close"), id="audit_detail.close"),
+        Binding("r", "restore", N_("Restore"), id="audit_detail.restore"),
     ]
 
     def __init__(self, row: AuditRow, state: DeletedCustomer | None = None, *,

@@ -8,17 +8,18 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from tui.i18n import _
+from tui.i18n import N_, _
+from tui.bindings import TranslatedBindings
 
 
-class ConfirmDialog(ModalScreen[bool]):
+class ConfirmDialog(TranslatedBindings, ModalScreen[bool]):
     """Dismisses with True only on an explicit confirm; Escape and Cancel give False."""
 
     CSS_PATH = "confirm.tcss"
 
     BINDINGS = [
-        Binding("escape", "cancel", _("Cancel"), id="confirm.cancel"),
-        Binding("y", "confirm", _("Yes"), id="confirm.yes", show=False),
+        Binding("escape", "cancel", N_("Cancel"), id="confirm.cancel"),
+        Binding("y", "confirm", N_("Yes"), id="confirm.yes", show=False),
     ]
 
     def __init__(self, title: str, body: str, confirm_label: str, *, danger: bool = True) -> None:

@@ -23,7 +23,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from tui.i18n import _
+from tui.i18n import N_, _
+from tui.bindings import TranslatedBindings
 from tui.widgets.footer import KeysFooter
 
 RELOAD, OVERWRITE, EDIT = "reload", "overwrite", "edit"
@@ -36,15 +37,15 @@ def differing_fields(theirs: Mapping[str, str], yours: Mapping[str, str],
     return [key for key in keys if (theirs.get(key) or "") != (yours.get(key) or "")]
 
 
-class ConflictDialog(ModalScreen[str]):
+class ConflictDialog(TranslatedBindings, ModalScreen[str]):
     """Theirs and yours side by side for the fields that differ; choose which to keep."""
 
     CSS_PATH = "conflict.tcss"
 
     BINDINGS = [
-        Binding("escape", "choose('edit')", _("Keep editing"), id="conflict.edit"),
-        Binding("r", "choose('reload')", _("Reload theirs"), id="conflict.reload"),
-        Binding("o", "choose('overwrite')", _("Overwrite with mine"), id="conflict.overwrite"),
+        Binding("escape", "choose('edit')", N_("Keep editing"), id="conflict.edit"),
+        Binding("r", "choose('reload')", N_("Reload theirs"), id="conflict.reload"),
+        Binding("o", "choose('overwrite')", N_("Overwrite with mine"), id="conflict.overwrite"),
     ]
 
     def __init__(self, theirs: Mapping[str, str], yours: Mapping[str, str], *,

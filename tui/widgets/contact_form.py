@@ -17,7 +17,8 @@ from textual.widgets import Button, Checkbox, Input, Static
 
 from tui.domain.services.contacts import ContactDraft, validate_contact
 from tui.domain.validation import Errors
-from tui.i18n import _, current_language
+from tui.i18n import N_, _, current_language
+from tui.bindings import TranslatedBindings
 from tui.widgets.address_fields import FieldRow, focus_first_error, show_field_errors
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.footer import KeysFooter
@@ -25,14 +26,14 @@ from tui.widgets.footer import KeysFooter
 TEXT_FIELDS = ("name", "email", "phone", "job_title")
 
 
-class ContactFormDialog(ModalScreen["ContactDraft | None"]):
+class ContactFormDialog(TranslatedBindings, ModalScreen["ContactDraft | None"]):
     """Dismisses with the contact as typed once the service finds it valid, else None."""
 
     CSS_PATH = "contact_form.tcss"
 
     BINDINGS = [
-        Binding("escape", "cancel", _("Cancel"), id="contact_form.cancel"),
-        Binding("ctrl+s", "submit", _("OK"), id="contact_form.submit", priority=True),
+        Binding("escape", "cancel", N_("Cancel"), id="contact_form.cancel"),
+        Binding("ctrl+s", "submit", N_("OK"), id="contact_form.submit", priority=True),
     ]
 
     def __init__(self, draft: ContactDraft | None = None, *, region: str | None = None,

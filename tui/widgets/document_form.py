@@ -24,7 +24,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from tui.domain.errors import ClientbookError, ValidationError
-from tui.i18n import _
+from tui.i18n import N_, _
+from tui.bindings import TranslatedBindings
 from tui.lock_wait import waits_for_lock
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.footer import KeysFooter
@@ -40,12 +41,12 @@ class DocumentDraft:
     reminder_on: str = ""  # YYYY-MM-DD or empty
 
 
-class DocumentFormDialog(ModalScreen[DocumentDraft | None]):
+class DocumentFormDialog(TranslatedBindings, ModalScreen[DocumentDraft | None]):
     CSS_PATH = "document_form.tcss"
 
     BINDINGS = [
-        Binding("escape", "cancel", _("Cancel"), id="document_form.cancel"),
-        Binding("ctrl+s", "save", _("Save"), id="document_form.save"),
+        Binding("escape", "cancel", N_("Cancel"), id="document_form.cancel"),
+        Binding("ctrl+s", "save", N_("Save"), id="document_form.save"),
     ]
 
     def __init__(self, title: str, kinds: Sequence[tuple[str, str]],
@@ -170,11 +171,11 @@ def export_target(typed: str, file_name: str) -> Path:
     return target
 
 
-class ExportDialog(ModalScreen[Path | None]):
+class ExportDialog(TranslatedBindings, ModalScreen[Path | None]):
     CSS_PATH = "document_form.tcss"
 
     BINDINGS = [
-        Binding("escape", "cancel", _("Cancel"), id="export.cancel"),
+        Binding("escape", "cancel", N_("Cancel"), id="export.cancel"),
     ]
 
     def __init__(self, title: str, file_name: str, suggestion: str = "") -> None:

@@ -34,7 +34,8 @@ from tui.domain.services.equipment import (
     retire_equipment,
     update_equipment,
 )
-from tui.i18n import _
+from tui.i18n import N_, _
+from tui.bindings import TranslatedBindings
 from tui.lock_wait import waits_for_lock
 from tui.widgets.address_fields import FieldRow, focus_first_error, show_field_errors
 from tui.widgets.confirm import ConfirmDialog
@@ -55,14 +56,14 @@ def draft_texts(draft: EquipmentDraft) -> dict[str, str]:
             for name in FIELDS}
 
 
-class EquipmentFormDialog(ModalScreen[object]):
+class EquipmentFormDialog(TranslatedBindings, ModalScreen[object]):
     """Dismisses with the saved machine (what ``submit`` returned), or None."""
 
     CSS_PATH = "equipment_form.tcss"
 
     BINDINGS = [
-        Binding("escape", "cancel", _("Cancel"), id="equipment_form.cancel"),
-        Binding("ctrl+s", "save", _("Save"), id="equipment_form.save", priority=True),
+        Binding("escape", "cancel", N_("Cancel"), id="equipment_form.cancel"),
+        Binding("ctrl+s", "save", N_("Save"), id="equipment_form.save", priority=True),
     ]
 
     def __init__(self, title: str, submit: Callable[[EquipmentDraft, int | None], object], *,

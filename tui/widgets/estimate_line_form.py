@@ -22,7 +22,8 @@ from textual.widgets import Button, Input, Static, TextArea
 from tui.domain.errors import ValidationError
 from tui.domain.services import estimates as estimate_service
 from tui.domain.services.estimates import EstimateDraft, LineDraft, format_amount
-from tui.i18n import _, current_language
+from tui.i18n import N_, _, current_language
+from tui.bindings import TranslatedBindings
 from tui.widgets.address_fields import FieldRow, focus_first_error, show_field_errors
 from tui.widgets.footer import KeysFooter
 
@@ -58,14 +59,14 @@ def price_lines(lines: Sequence[LineDraft], currency: str
     return amounts, problems
 
 
-class EstimateLineDialog(ModalScreen["LineDraft | None"]):
+class EstimateLineDialog(TranslatedBindings, ModalScreen["LineDraft | None"]):
     """Add or change a line; dismisses with the valid LineDraft, or None."""
 
     CSS_PATH = "estimate_line_form.tcss"
 
     BINDINGS = [
-        Binding("escape", "cancel", _("Cancel"), id="estimate_line.cancel"),
-        Binding("ctrl+s", "ok", _("OK"), id="estimate_line.ok", priority=True),
+        Binding("escape", "cancel", N_("Cancel"), id="estimate_line.cancel"),
+        Binding("ctrl+s", "ok", N_("OK"), id="estimate_line.ok", priority=True),
     ]
 
     def __init__(self, currency: str, line: LineDraft | None = None, *,

@@ -19,7 +19,8 @@ from textual.widgets import Button, Input, Select, Static, TextArea
 
 from tui.domain import models
 from tui.domain.errors import ClientbookError, ValidationError
-from tui.i18n import _, current_language
+from tui.i18n import N_, _, current_language
+from tui.bindings import TranslatedBindings
 from tui.lock_wait import waits_for_lock
 from tui.widgets.address_fields import FieldRow, focus_first_error, show_field_errors
 from tui.widgets.footer import KeysFooter
@@ -28,14 +29,14 @@ FIELDS = ("type", "occurred_at", "message")
 TIME_FORMAT = "%Y-%m-%dT%H:%MZ"
 
 
-class EventFormDialog(ModalScreen[object]):
+class EventFormDialog(TranslatedBindings, ModalScreen[object]):
     """Dismisses with the recorded event (what ``submit`` returned), or None."""
 
     CSS_PATH = "event_form.tcss"
 
     BINDINGS = [
-        Binding("escape", "cancel", _("Cancel"), id="event_form.cancel"),
-        Binding("ctrl+s", "save", _("Record"), id="event_form.save", priority=True),
+        Binding("escape", "cancel", N_("Cancel"), id="event_form.cancel"),
+        Binding("ctrl+s", "save", N_("Record"), id="event_form.save", priority=True),
     ]
 
     def __init__(self, title: str, submit: Callable[[str, str, str], object]) -> None:

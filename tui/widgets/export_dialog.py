@@ -22,7 +22,8 @@ from textual.widgets import Button, Input, Select, Static
 
 from tui.domain.errors import ClientbookError, ValidationError
 from tui.domain.imports import FORMATS, default_file_name, export_to_path
-from tui.i18n import _, ngettext
+from tui.i18n import N_, _, ngettext
+from tui.bindings import TranslatedBindings
 from tui.widgets.address_fields import FieldRow, show_field_errors
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.footer import KeysFooter
@@ -54,14 +55,14 @@ def resolve_path(text: str) -> Path:
     return path if path.is_absolute() else Path.cwd() / path
 
 
-class ExportDialog(ModalScreen[int | None]):
+class ExportDialog(TranslatedBindings, ModalScreen[int | None]):
     """Dismisses with the number of records written, or None when cancelled."""
 
     CSS_PATH = "export_dialog.tcss"
 
     BINDINGS = [
-        Binding("escape", "cancel", _("Cancel"), id="export.cancel"),
-        Binding("ctrl+s", "export", _("Export"), id="export.save", priority=True),
+        Binding("escape", "cancel", N_("Cancel"), id="export.cancel"),
+        Binding("ctrl+s", "export", N_("Export"), id="export.save", priority=True),
     ]
 
     def __init__(self) -> None:

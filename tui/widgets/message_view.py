@@ -17,7 +17,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from tui.domain.models import Notification
-from tui.i18n import _, ngettext
+from tui.i18n import N_, _, ngettext
+from tui.bindings import TranslatedBindings
 
 
 def utc(moment: datetime | None) -> str:
@@ -37,13 +38,13 @@ def status_label(status: str) -> str:
 STATUS_STYLES = {"pending": "yellow", "sending": "cyan", "sent": "green", "failed": "bold red"}
 
 
-class MessageViewDialog(ModalScreen[None]):
+class MessageViewDialog(TranslatedBindings, ModalScreen[None]):
     """Subject, recipient, status, body and last error of one queued e-mail; Escape closes."""
 
     CSS_PATH = "message_view.tcss"
 
     BINDINGS = [
-        Binding("escape,q", "close", _("Close"), id="message_view.close"),
+        Binding("escape,q", "close", N_("Close"), id="message_view.close"),
     ]
 
     def __init__(self, message: Notification) -> None:

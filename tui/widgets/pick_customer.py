@@ -25,7 +25,8 @@ from textual.widgets import Button, DataTable, Input, Static
 from tui.domain.errors import ClientbookError
 from tui.domain.services.search import CustomerPage, search_customers
 from tui.domain.validation import format_phone
-from tui.i18n import _
+from tui.i18n import N_, _
+from tui.bindings import TranslatedBindings
 from tui.widgets.footer import KeysFooter
 from tui.widgets.paged_table import PagedTable
 
@@ -37,16 +38,16 @@ class CustomerPickTable(PagedTable):
     """A page of matching customers."""
 
 
-class PickCustomerDialog(ModalScreen["int | str | None"]):
+class PickCustomerDialog(TranslatedBindings, ModalScreen["int | str | None"]):
     """Dismisses with the chosen customer's id, ``NEW``, or None when cancelled."""
 
     CSS_PATH = "pick_customer.tcss"
 
     BINDINGS = [
-        Binding("escape", "cancel", _("Cancel"), id="pick_customer.cancel"),
-        Binding("slash", "focus_search", _("Search"), id="pick_customer.search"),
-        Binding("f8", "new_customer", _("New customer"), id="pick_customer.new"),
-        Binding("down", "focus_table", _("To the list"), id="pick_customer.to_list",
+        Binding("escape", "cancel", N_("Cancel"), id="pick_customer.cancel"),
+        Binding("slash", "focus_search", N_("Search"), id="pick_customer.search"),
+        Binding("f8", "new_customer", N_("New customer"), id="pick_customer.new"),
+        Binding("down", "focus_table", N_("To the list"), id="pick_customer.to_list",
                 show=False),
     ]
 

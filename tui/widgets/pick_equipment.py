@@ -22,7 +22,8 @@ from textual.widgets import Button, DataTable, Input, Static
 
 from tui.domain.errors import ClientbookError
 from tui.domain.services.equipment import EquipmentPage, search_unassigned_equipment
-from tui.i18n import _
+from tui.i18n import N_, _
+from tui.bindings import TranslatedBindings
 from tui.widgets.footer import KeysFooter
 from tui.widgets.paged_table import PagedTable
 
@@ -34,16 +35,16 @@ class PickTable(PagedTable):
     """A page of unassigned machines."""
 
 
-class PickEquipmentDialog(ModalScreen[list[int] | None]):
+class PickEquipmentDialog(TranslatedBindings, ModalScreen[list[int] | None]):
     """Dismisses with the ids of the chosen machines, or None when cancelled."""
 
     CSS_PATH = "pick_equipment.tcss"
 
     BINDINGS = [
-        Binding("escape", "cancel", _("Cancel"), id="pick_equipment.cancel"),
-        Binding("space", "toggle_mark", _("Mark"), id="pick_equipment.mark"),
-        Binding("slash", "focus_search", _("Search"), id="pick_equipment.search"),
-        Binding("down", "focus_table", _("To the list"), id="pick_equipment.to_list",
+        Binding("escape", "cancel", N_("Cancel"), id="pick_equipment.cancel"),
+        Binding("space", "toggle_mark", N_("Mark"), id="pick_equipment.mark"),
+        Binding("slash", "focus_search", N_("Search"), id="pick_equipment.search"),
+        Binding("down", "focus_table", N_("To the list"), id="pick_equipment.to_list",
                 show=False),
     ]
 

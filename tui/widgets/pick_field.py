@@ -12,16 +12,17 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.domain.imports import fields_for
-from tui.i18n import _
+from tui.i18n import N_, _
+from tui.bindings import TranslatedBindings
 
 IGNORE = "-ignore-"  # the option id of "ignore this column"
 
 
-class FieldPickerDialog(ModalScreen[str | None]):
+class FieldPickerDialog(TranslatedBindings, ModalScreen[str | None]):
     """Which field a column feeds: a field key, "" to ignore it, or None (cancelled)."""
 
     CSS_PATH = "pick_field.tcss"
-    BINDINGS = [Binding("escape", "cancel", _("Cancel"), id="import_field.cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="import_field.cancel")]
 
     def __init__(self, kind: str, header: str, current: str | None) -> None:
         super().__init__()

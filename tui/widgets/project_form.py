@@ -23,7 +23,8 @@ from textual.widgets import Button, Input, Select, Static
 
 from tui.domain.errors import ClientbookError, ValidationError
 from tui.domain.services.projects import CONTACT_PLACES, ContactChoice, ProjectDraft, place_label
-from tui.i18n import _, current_language
+from tui.i18n import N_, _, current_language
+from tui.bindings import TranslatedBindings
 from tui.lock_wait import waits_for_lock
 from tui.widgets.address_fields import FieldRow, focus_first_error, show_field_errors
 from tui.widgets.footer import KeysFooter
@@ -31,12 +32,12 @@ from tui.widgets.footer import KeysFooter
 DATES = ("submission_deadline", "starts_on", "ends_on")
 
 
-class ProjectFormDialog(ModalScreen[object]):
+class ProjectFormDialog(TranslatedBindings, ModalScreen[object]):
     CSS_PATH = "project_form.tcss"
 
     BINDINGS = [
-        Binding("escape", "cancel", _("Cancel"), id="project_form.cancel"),
-        Binding("ctrl+s", "save", _("Save"), id="project_form.save", priority=True),
+        Binding("escape", "cancel", N_("Cancel"), id="project_form.cancel"),
+        Binding("ctrl+s", "save", N_("Save"), id="project_form.save", priority=True),
     ]
 
     def __init__(self, title: str, customer_name: str, currency: str,

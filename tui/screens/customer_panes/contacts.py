@@ -24,7 +24,8 @@ from tui.domain.services.contacts import (ContactDraft, add_contact, contact_del
 from tui.domain.services.customers import get_customer
 from tui.domain.services.projects import place_label
 from tui.domain.validation import format_phone, phone_uri
-from tui.i18n import _, current_language, ngettext
+from tui.i18n import N_, _, current_language, ngettext
+from tui.bindings import TranslatedBindings
 from tui.lock_wait import waits_for_lock
 from tui.messages import CustomersChanged
 from tui.widgets.confirm import ConfirmDialog
@@ -41,12 +42,12 @@ class ContactsTable(DataTable):
     """The contacts, one row each, keyed by contact id."""
 
 
-class ContactsPane(Vertical):
+class ContactsPane(TranslatedBindings, Vertical):
     BINDINGS = [
-        Binding("a", "add", _("Add"), id="contacts.add"),
-        Binding("e", "edit", _("Edit"), id="contacts.edit"),
-        Binding("space", "mark", _("Mark"), id="contacts.mark"),
-        Binding("d,delete", "delete", _("Delete"), id="contacts.delete"),
+        Binding("a", "add", N_("Add"), id="contacts.add"),
+        Binding("e", "edit", N_("Edit"), id="contacts.edit"),
+        Binding("space", "mark", N_("Mark"), id="contacts.mark"),
+        Binding("d,delete", "delete", N_("Delete"), id="contacts.delete"),
     ]
 
     def __init__(self, customer_id: int) -> None:

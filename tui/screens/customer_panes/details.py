@@ -25,7 +25,8 @@ from tui.domain.errors import (ClientbookError, Conflict, DuplicateWarning, Perm
 from tui.domain.services.customers import (CustomerDraft, delete_customer, delete_impact,
                                            get_customer, group_names, update_customer)
 from tui.domain.validation import country_name, format_phone, requires_state
-from tui.i18n import _, current_language, ngettext
+from tui.i18n import N_, _, current_language, ngettext
+from tui.bindings import TranslatedBindings
 from tui.lock_wait import waits_for_lock
 from tui.messages import CustomersChanged
 from tui.widgets.address_fields import resolve_country, subdivision_options
@@ -107,12 +108,12 @@ class DetailRow(Vertical):
         self.set_class(bool(message), "-error")
 
 
-class DetailsPane(Vertical):
+class DetailsPane(TranslatedBindings, Vertical):
     BINDINGS = [
-        Binding("e", "edit", _("Edit"), id="details.edit"),
-        Binding("ctrl+s", "save", _("Save"), id="details.save"),
-        Binding("escape", "cancel", _("Cancel"), id="details.cancel"),
-        Binding("ctrl+d,delete", "delete", _("Delete customer"), id="details.delete"),
+        Binding("e", "edit", N_("Edit"), id="details.edit"),
+        Binding("ctrl+s", "save", N_("Save"), id="details.save"),
+        Binding("escape", "cancel", N_("Cancel"), id="details.cancel"),
+        Binding("ctrl+d,delete", "delete", N_("Delete customer"), id="details.delete"),
     ]
 
     def __init__(self, customer_id: int) -> None:

@@ -29,7 +29,8 @@ from tui.domain.services.documents import (
     list_documents,
     update_document,
 )
-from tui.i18n import _, current_language, ngettext
+from tui.i18n import N_, _, current_language, ngettext
+from tui.bindings import TranslatedBindings
 from tui.lock_wait import waits_for_lock
 from tui.widgets.permitted import permitted
 from tui.widgets.confirm import ConfirmDialog
@@ -60,12 +61,12 @@ def reminder_state(reminder_on: date | None, today: date) -> str | None:
     return None
 
 
-class DocumentsPane(Vertical):
+class DocumentsPane(TranslatedBindings, Vertical):
     BINDINGS = [
-        Binding("a", "add", _("Add"), id="documents.add"),
-        Binding("e", "edit", _("Edit"), id="documents.edit"),
-        Binding("x", "export", _("Export copy"), id="documents.export"),
-        Binding("d", "delete", _("Delete"), id="documents.delete"),
+        Binding("a", "add", N_("Add"), id="documents.add"),
+        Binding("e", "edit", N_("Edit"), id="documents.edit"),
+        Binding("x", "export", N_("Export copy"), id="documents.export"),
+        Binding("d", "delete", N_("Delete"), id="documents.delete"),
     ]
 
     def __init__(self, customer_id: int) -> None:

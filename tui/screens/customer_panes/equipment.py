@@ -19,7 +19,8 @@ from textual.widgets import DataTable, Static
 from tui.domain.errors import AlreadyAssigned, ClientbookError
 from tui.domain.services.customers import get_customer
 from tui.domain.services.equipment import assign_equipment, open_assignments, unassign_equipment
-from tui.i18n import _, ngettext
+from tui.i18n import N_, _, ngettext
+from tui.bindings import TranslatedBindings
 from tui.lock_wait import waits_for_lock
 from tui.widgets.permitted import permitted
 from tui.messages import CustomersChanged
@@ -36,13 +37,13 @@ def local_time(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
     return moment.replace(tzinfo=timezone.utc).astimezone().strftime(pattern)
 
 
-class EquipmentPane(Vertical):
+class EquipmentPane(TranslatedBindings, Vertical):
     BINDINGS = [
-        Binding("a", "assign", _("Assign equipment"), id="equipment.assign"),
-        Binding("u", "unassign", _("Unassign"), id="equipment.unassign"),
-        Binding("space", "toggle_mark", _("Mark"), id="equipment.mark"),
-        Binding("h", "history", _("History"), id="equipment.history"),
-        Binding("o", "open_machine", _("Open"), id="equipment.open"),
+        Binding("a", "assign", N_("Assign equipment"), id="equipment.assign"),
+        Binding("u", "unassign", N_("Unassign"), id="equipment.unassign"),
+        Binding("space", "toggle_mark", N_("Mark"), id="equipment.mark"),
+        Binding("h", "history", N_("History"), id="equipment.history"),
+        Binding("o", "open_machine", N_("Open"), id="equipment.open"),
     ]
 
     def __init__(self, customer_id: int) -> None:

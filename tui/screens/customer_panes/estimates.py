@@ -16,7 +16,8 @@ from textual.widgets import DataTable, Static
 
 from tui.domain.errors import ClientbookError
 from tui.domain.services.estimates import EstimatePage, estimates_for_customer, format_amount
-from tui.i18n import _, current_language
+from tui.i18n import N_, _, current_language
+from tui.bindings import TranslatedBindings
 from tui.screens.estimates import status_text
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.permitted import permitted
@@ -28,10 +29,10 @@ class CustomerEstimatesTable(PagedTable):
     """A page of one customer's estimates."""
 
 
-class EstimatesPane(Vertical):
+class EstimatesPane(TranslatedBindings, Vertical):
     BINDINGS = [
-        Binding("n", "new", _("New estimate"), id="customer_estimates.new"),
-        Binding("o", "open", _("Open"), id="customer_estimates.open"),
+        Binding("n", "new", N_("New estimate"), id="customer_estimates.new"),
+        Binding("o", "open", N_("Open"), id="customer_estimates.open"),
     ]
 
     def __init__(self, customer_id: int) -> None:
