@@ -14,32 +14,12 @@ from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.contact_form import ContactFormDialog
 from tui.widgets.notice_types import NoticeTypesList
 
-
-async def settle(pilot) -> None:
-    """Let thread workers finish and their results reach the screen."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def until(pilot, condition, what: str, seconds: float = 10.0) -> None:
-    """Pause until ``condition()`` holds: under load a step change may take a few frames."""
-    import time
-
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
+from tests.pilot import settle, type_text, until
 
 
 async def next_step(pilot, screen, title: str) -> None:
     await pilot.press("f9")
     await until(pilot, lambda: step_title(screen) == title, title)
-
-
-async def type_text(pilot, text: str) -> None:
-    """Type into the focused widget, key by key."""
-    await pilot.press(*("space" if char == " " else char for char in text))
 
 
 async def open_wizard(pilot) -> NewCustomerScreen:
@@ -313,7 +293,7 @@ async def test_us_needs_a_state_and_dk_has_a_free_region(app_for):
         assert "state is required" in error_of(screen, "billing_state")
         assert focused_id(app) == "billing_state_select"
         await pilot.press("enter")  # open the list, type to find, Enter to choose
-        await type_text(pilot, "Tex")
+        await pilot.press(*"Tex")  # key by key: the list finds as one types, it takes no paste
         await pilot.press("enter")
         await pilot.pause()
         assert state.value == "US-TX"
@@ -347,7 +327,7 @@ async def test_canada_asks_for_a_province(app_for):
         await pilot.press("enter")  # from the country to the province selector
         assert focused_id(app) == "billing_state_select"
         await pilot.press("enter")
-        await type_text(pilot, "Ont")
+        await pilot.press(*"Ont")  # key by key: the list finds as one types, it takes no paste
         await pilot.press("enter")
         await pilot.pause()
         assert screen.query_one("#billing_state_select", Select).value == "CA-ON"
