@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from textual.app import App
+from textual.app import App, SystemCommand
+from textual.command import CommandPalette
 from textual.binding import Binding
 from textual.screen import ModalScreen
 
 from tui.domain.context import Context
 from tui.domain.database import short_label
 from tui.domain.services.reports import REQUIRED as REPORT_PERMISSIONS
-from tui.i18n import N_, _
 from tui.bindings import TranslatedBindings
+from tui.i18n import N_, _, current_language
+
+
+# Textual's own words in the command palette, so that they are in the catalogs too.
+TEXTUAL_WORDS = (
+    N_("Theme"), N_("Change the current theme"), N_("Quit"),
+    N_("Quit the application as soon as possible"), N_("Keys"),
+    N_("Hide the keys and widget help panel"),
+    N_("Show help for the focused widget and a summary of available keys"), N_("Minimize"),
+    N_("Minimize the widget and restore to normal size"), N_("Maximize"),
+    N_("Maximize the focused widget"), N_("Screenshot"),
+    N_("Save an SVG 'screenshot' of the current screen"), N_("Bell"), N_("Ring the bell"),
+)
 
 
 class ClientbookApp(TranslatedBindings, App[None]):
@@ -51,10 +65,21 @@ class ClientbookApp(TranslatedBindings, App[None]):
 
         self.COMMANDS = App.COMMANDS | {ClientbookCommands}
 
+    def get_system_commands(self, screen) -> Iterable[SystemCommand]:
+        """Textual's commands (theme, quit, keys...), named in the operator's language."""
+        for command in super().get_system_commands(screen):
+            yield SystemCommand(_(command.title), _(command.help), command.callback,
+                                command.discover)
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette",
+                                            placeholder=_("Search for commands…")))
+
     @property
     def role_label(self) -> str:
         role = self.ctx.config.roles.get(self.ctx.actor.role)
-        return role.label if role else self.ctx.actor.role
+        return role.label_for(current_language()) if role else self.ctx.actor.role
 
     def on_unmount(self) -> None:
         self.query_executor.submit(self.ctx.db.close)  # that thread's own connection

@@ -18,7 +18,7 @@ from pathlib import Path
 from tui.cli import (audit, backup, estimates, events, exports, imports, migrate, notify, reports,
                      serve)
 from tui.cli.output import EXIT_ERROR, EXIT_OK, EXIT_USAGE, positive, print_table
-from tui.i18n import LanguageError, _, choose_locale, set_language
+from tui.i18n import LanguageError, _, choose_locale, current_language, set_language
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "main", "open_context", "positive",
            "print_table"]
@@ -319,7 +319,8 @@ def command_customers(ctx, args) -> int:
     print_table(
         ["#", _("Name"), _("Segment"), _("City"), _("Country"), _("Phone"), _("Contacts"),
          _("Machines")],
-        [[str(r.id), r.name, segments[r.segment].label if r.segment in segments else r.segment,
+        [[str(r.id), r.name, segments[r.segment].label_for(current_language()) if r.segment in segments
+         else r.segment,
           r.city, r.country or "", format_phone(r.phone, r.country), str(r.contacts),
           str(r.machines)] for r in page.rows],
     )
