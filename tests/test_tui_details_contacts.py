@@ -20,12 +20,7 @@ from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.conflict import ConflictDialog
 from tui.widgets.notice_types import NoticeTypesList
 
-
-async def settle(pilot) -> None:
-    """Let thread workers finish and their results reach the screen."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+from tests.pilot import settle, type_text
 
 
 async def open_customer(pilot, customer_id: int) -> CustomerScreen:
@@ -54,7 +49,7 @@ async def type_into(pilot, pane, selector: str, text: str) -> None:
     """Focus a field (its text gets selected) and type over it."""
     pane.query_one(selector, Input).focus()
     await pilot.pause()
-    await pilot.press(*text) if text else await pilot.press("backspace")
+    await type_text(pilot, text) if text else await pilot.press("backspace")
     await pilot.pause()
 
 
@@ -434,7 +429,7 @@ async def test_add_and_edit_a_contact(app_for, nordic):
         await pilot.pause()
         dialog = app.screen
         assert isinstance(dialog, ContactFormDialog)
-        await pilot.press(*"Jane Doe")
+        await type_text(pilot, "Jane Doe")
         dialog.query_one("#email", Input).value = "jane@nordic.example"
         dialog.query_one("#phone", Input).value = "20 30 40 50"  # national, read in DK
         await pilot.press("ctrl+s")
