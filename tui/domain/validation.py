@@ -18,7 +18,7 @@ import pycountry
 from email_validator import EmailNotValidError, validate_email
 
 from tui.domain.errors import ValidationError
-from tui.i18n import _
+from tui.i18n import N_, _
 
 
 class FieldError(Exception):
@@ -156,8 +156,40 @@ def _validated_email(text: str) -> str:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as error:
         raise FieldError(
-            _("Not a valid e-mail address: {reason}").format(reason=error)
+            _("Not a valid e-mail address: {reason}").format(reason=email_reason(str(error)))
         ) from None
+
+
+# email-validator explains in English: its usual reasons, by how they begin, in the operator's
+# language. The characters it lists after ": " are kept.
+_EMAIL_REASONS = (
+    ("An email address must have an @-sign", N_("it needs an @")),
+    ("There must be something before the @-sign", N_("something must come before the @")),
+    ("There must be something after the @-sign", N_("something must come after the @")),
+    ("The part after the @-sign is not valid. It should have a period",
+     N_("the part after the @ needs a period, as in example.com")),
+    ("An email address cannot have two periods in a row", N_("two periods in a row are not allowed")),
+    ("An email address cannot", N_("a period or hyphen is not allowed there")),
+    ("The email address contains invalid characters before the @-sign",
+     N_("characters not allowed before the @")),
+    ("The part after the @-sign contains invalid characters",
+     N_("characters not allowed after the @")),
+    ("The email address contains unsafe characters", N_("characters not allowed in an address")),
+    ("Internationalized characters before the @-sign are not supported",
+     N_("accented or non-Latin letters are not allowed before the @")),
+    ("The email address is too long", N_("it is too long")),
+    ("The part after the @-sign", N_("the part after the @ is not a valid domain")),
+    ("There can't be anything after the email address", N_("nothing may follow the address")),
+)
+
+
+def email_reason(reason: str) -> str:
+    """The library's reason in the operator's language (unknown ones: as the library says)."""
+    for start, ours in _EMAIL_REASONS:
+        if reason.startswith(start):
+            listed = reason[len(start):].removeprefix(":").strip().rstrip(".")
+            return _(ours) + (": " + listed if listed and reason[len(start)] == ":" else "")
+    return reason
 
 
 # The library's own dot-atom: a local part it keeps exactly as written.
