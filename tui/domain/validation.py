@@ -18,7 +18,7 @@ import pycountry
 from email_validator import EmailNotValidError, validate_email
 
 from tui.domain.errors import ValidationError
-from tui.i18n import N_, _
+from tui.i18n import N_, _, current_language
 
 
 class FieldError(Exception):
@@ -326,9 +326,9 @@ _COUNTRY_ALIASES = {"uk": "GB", "great britain": "GB"}
 
 @lru_cache(maxsize=1)
 def _country_index() -> dict[str, str]:
-    """Folded codes and English/French names -> alpha-2; codes win over names."""
+    """Folded codes and English/French/Danish names -> alpha-2; codes win over names."""
     index: dict[str, str] = {}
-    french = _catalog("iso3166-1", "fr")
+    translations = [_catalog("iso3166-1", language) for language in ("fr", "da")]
     for country in pycountry.countries:
         index[_fold(country.alpha_2)] = country.alpha_2
         index[_fold(country.alpha_3)] = country.alpha_2
@@ -337,14 +337,15 @@ def _country_index() -> dict[str, str]:
             name = getattr(country, attr, None)
             if name:
                 index.setdefault(_fold(name), country.alpha_2)
-                index.setdefault(_fold(french.gettext(name)), country.alpha_2)
+                for translation in translations:
+                    index.setdefault(_fold(translation.gettext(name)), country.alpha_2)
     for alias, code in _COUNTRY_ALIASES.items():
         index.setdefault(alias, code)
     return index
 
 
 def normalize_country(value: object) -> str | None:
-    """Alpha-2 code from a code (alpha-2/3) or an English or French name."""
+    """Alpha-2 code from a code (alpha-2/3) or an English, French or Danish name."""
     text = clean_text(value, limit=LIMITS["name"])
     if not text:
         return None
@@ -354,15 +355,15 @@ def normalize_country(value: object) -> str | None:
     return code
 
 
-def country_name(code: str | None, language: str = "en") -> str:
-    """Human name of a stored code, translated when pycountry has the language."""
+def country_name(code: str | None, language: str | None = None) -> str:
+    """Human name of a stored code in ``language`` (None: the operator's), as pycountry has it."""
     if not code:
         return ""
     country = pycountry.countries.get(alpha_2=code.upper())
     if country is None:
         return code
     name = getattr(country, "common_name", None) or country.name
-    lang = (language or "en").replace("-", "_").split("_")[0].lower()
+    lang = (language or current_language()).replace("-", "_").split("_")[0].lower()
     if lang == "en":
         return name
     return _catalog("iso3166-1", lang).gettext(name)

@@ -22,7 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 
 from tui.domain.validation import FieldError, country_name, normalize_country, requires_state
-from tui.i18n import _
+from tui.i18n import _, current_language
 
 
 
@@ -136,10 +136,10 @@ def state_label(code: str | None) -> str:
     return code or ""
 
 
-@lru_cache(maxsize=1)
-def _country_names() -> tuple[str, ...]:
-    names = {getattr(c, "common_name", None) or c.name for c in pycountry.countries}
-    return tuple(sorted(names))
+@lru_cache(maxsize=4)
+def _country_names(language: str) -> tuple[str, ...]:
+    """What the country field suggests: the names as the operator reads them."""
+    return tuple(sorted({country_name(c.alpha_2, language) for c in pycountry.countries}))
 
 
 def resolve_country(text: str) -> str | None:
@@ -193,7 +193,8 @@ class AddressFields(Vertical):
             _("Country"),
             Input(id=p + "country", compact=True, classes="country",
                   placeholder=_("code or name"),
-                  suggester=SuggestFromList(_country_names(), case_sensitive=False)),
+                  suggester=SuggestFromList(_country_names(current_language()),
+                                            case_sensitive=False)),
             Static("", id=p + "country_name", classes="country-name", markup=False),
             field=p + "country")
         yield FieldRow(
