@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from textual.widgets import DataTable, Input, Select
 
+from tests.pilot import settle, type_text
 from tui.domain.errors import PermissionDenied
 from tui.domain.models import AdminDocument, Assignment
 from tui.domain.services import documents as document_service
@@ -18,13 +19,6 @@ from tui.screens.customer_panes.equipment import EquipmentPane
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.document_form import DocumentFormDialog, ExportDialog
 from tui.widgets.pick_equipment import PickEquipmentDialog
-
-
-async def settle(pilot) -> None:
-    """Let thread workers finish and their results reach the screen."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def rows(app, selector: str) -> list[list[str]]:
@@ -129,7 +123,7 @@ async def test_assign_two_machines_through_the_dialog(app_for, make_customer, fl
         assert isinstance(app.screen, PickEquipmentDialog)
         # a machine somebody holds is not offered
         assert column(app, "#pick-table", 1) == ["CAT-100", "CAT-200", "JCB-7"]
-        await pilot.press(*"cat")
+        await type_text(pilot, "cat")
         await settle(pilot)
         assert column(app, "#pick-table", 1) == ["CAT-100", "CAT-200"]
         await pilot.press("down")  # from the search box to the list
@@ -150,11 +144,12 @@ async def test_marks_survive_a_new_search(app_for, make_customer, fleet):
         await open_tab(app, pilot, customer.id, "3")
         await pilot.press("a")
         await settle(pilot)
-        await pilot.press(*"jcb", "enter")  # Enter in the search box moves to the list
+        await type_text(pilot, "jcb")
+        await pilot.press("enter")  # Enter in the search box moves to the list
         await settle(pilot)
         await pilot.press("space")
         await pilot.press("slash")  # back to the search box, its text selected: typing replaces
-        await pilot.press(*"gen")
+        await type_text(pilot, "gen")
         await settle(pilot)
         await pilot.press("tab", "space")
         await settle(pilot)
@@ -211,7 +206,8 @@ async def test_machine_taken_meanwhile_names_the_holder_and_assigns_nothing(
         await open_tab(app, pilot, customer.id, "3")
         await pilot.press("a")
         await settle(pilot)
-        await pilot.press(*"cat", "enter")
+        await type_text(pilot, "cat")
+        await pilot.press("enter")
         await settle(pilot)
         await pilot.press("space", "space")
         # another operator takes CAT-200 while the dialog is open
@@ -344,7 +340,7 @@ async def test_add_a_document_stores_the_file(app_for, make_customer, contract, 
         await pilot.press("a")
         await pilot.pause()
         dialog = form(app)
-        await pilot.press(*"Rental contract")
+        await type_text(pilot, "Rental contract")
         dialog.query_one("#form-kind", Select).value = "contract"
         dialog.query_one("#form-path", Input).value = str(contract)
         dialog.query_one("#form-reminder", Input).value = "2031-01-15"

@@ -7,7 +7,6 @@ where the application binds them."""
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -15,6 +14,7 @@ from pypdf import PdfReader
 from textual.widgets import DataTable, Input, Select, Static
 
 from tests.conftest import ContactDraft
+from tests.pilot import settle, type_text, until
 from tui.domain.context import Actor, Context
 from tui.domain.models import AuditEvent, Customer, Estimate, EstimateLine
 from tui.domain.services.estimates import (EstimateDraft, LineDraft, create_estimate,
@@ -34,20 +34,6 @@ from tui.widgets.pick_customer import PickCustomerDialog
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-async def settle(pilot) -> None:
-    """Let workers finish and their results reach the screen."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def until(pilot, condition, what: str, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
-
 
 async def on_screen(pilot, kind) -> object:
     await until(pilot, lambda: isinstance(pilot.app.screen, kind), kind.__name__)
@@ -89,10 +75,14 @@ async def start(pilot) -> None:
 async def add_line(pilot, description: str, quantity: str, price: str) -> None:
     await pilot.press("a")
     dialog = await on_screen(pilot, EstimateLineDialog)
-    await pilot.press(*description, "tab")
+    await type_text(pilot, description)
+    await pilot.press("tab")
     assert dialog.focused.id == "line-quantity"
     dialog.query_one("#line-quantity", Input).value = ""
-    await pilot.press(*quantity, "enter", *price, "enter")
+    await type_text(pilot, quantity)
+    await pilot.press("enter")
+    await type_text(pilot, price)
+    await pilot.press("enter")
     await on_screen(pilot, EstimateScreen)
 
 
@@ -132,7 +122,7 @@ async def test_new_estimate_with_two_lines_is_saved_and_reopened(app_for, lyon, 
         # the customer is picked first (P1), from a searched list
         picker = await on_screen(pilot, PickCustomerDialog)
         assert len(rows(picker, "#pick-customer-table")) == 2
-        await pilot.press(*"lyon")
+        await type_text(pilot, "lyon")
         await settle(pilot)
         assert [row[0] for row in rows(picker, "#pick-customer-table")] == ["Bâtir Lyon SARL"]
         await pilot.press("enter", "enter")  # to the list, then choose
@@ -145,7 +135,8 @@ async def test_new_estimate_with_two_lines_is_saved_and_reopened(app_for, lyon, 
         assert "Élodie Compta" in details and "compta@batir.example" in details
         assert "EUR" in text(estimate, "#estimate-currency")
         assert estimate.focused.id == "estimate-title"
-        await pilot.press(*"Crane hire", "escape")
+        await type_text(pilot, "Crane hire")
+        await pilot.press("escape")
         await add_line(pilot, "Crane, 3 days", "3", "1250,50")
         await add_line(pilot, "Transport", "1", "400")
         assert [row[1:] for row in rows(estimate, "#estimate-lines")] == [
@@ -410,7 +401,8 @@ async def test_customer_tab_lists_and_starts_an_estimate_for_that_customer(app_f
         assert not any(isinstance(s, PickCustomerDialog) for s in app.screen_stack)
         assert "Bâtir Lyon SARL" in text(estimate, "#customer-name")  # filled at once
         assert estimate.focused.id == "estimate-title"
-        await pilot.press(*"Second visit", "escape")
+        await type_text(pilot, "Second visit")
+        await pilot.press("escape")
         await add_line(pilot, "Visit", "1", "99")
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -431,14 +423,14 @@ async def test_estimator_creates_a_customer_from_inside_an_estimate(app_for, lyo
         await on_screen(pilot, EstimatesScreen)
         await pilot.press("n")
         picker = await on_screen(pilot, PickCustomerDialog)
-        await pilot.press(*"Granit")
+        await type_text(pilot, "Granit")
         await settle(pilot)
         assert "No customer matches. F8 adds a new one." == text(picker,
                                                                  "#pick-customer-status")
         await pilot.press("f8")
         wizard = await on_screen(pilot, NewCustomerScreen)
         assert wizard.for_estimate and wizard.title == "New customer for the estimate"
-        await pilot.press(*"Granit Byg A/S")
+        await type_text(pilot, "Granit Byg A/S")
         wizard.query_one("#billing_city", Input).value = "Aalborg"
         await pilot.press("f9")  # -> relationship
         await until(pilot, lambda: wizard.step == 1, "step 2")
@@ -447,7 +439,8 @@ async def test_estimator_creates_a_customer_from_inside_an_estimate(app_for, lyo
         await until(pilot, lambda: wizard.step == 2, "step 3")
         await pilot.press("a")
         await until(pilot, lambda: app.screen is not wizard, "the contact form")
-        await pilot.press(*"Lars Money", "ctrl+s")
+        await type_text(pilot, "Lars Money")
+        await pilot.press("ctrl+s")
         await until(pilot, lambda: app.screen is wizard, "back to the wizard")
         await pilot.press("f9")
         await until(pilot, lambda: wizard.step == 3, "review")
@@ -462,7 +455,8 @@ async def test_estimator_creates_a_customer_from_inside_an_estimate(app_for, lyo
         assert event.login == "eve" and event.after["created_in_estimate"] is True
         assert [c["name"] for c in event.after["contacts"]] == ["Lars Money"]
         assert estimate.customer_id == created.id
-        await pilot.press(*"Foundations", "escape")
+        await type_text(pilot, "Foundations")
+        await pilot.press("escape")
         await add_line(pilot, "Digging", "2", "500")
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -482,7 +476,7 @@ async def test_estimator_cannot_create_customers_anywhere_else(app_for, lyon):
         # and the wizard itself, if reached otherwise, is refused by the service on Save
         app.push_screen(NewCustomerScreen())
         wizard = await on_screen(pilot, NewCustomerScreen)
-        await pilot.press(*"Sneaky Ltd")
+        await type_text(pilot, "Sneaky Ltd")
         for step in (1, 2, 3):
             await pilot.press("f9")
             await until(pilot, lambda step=step: wizard.step == step, f"step {step + 1}")
