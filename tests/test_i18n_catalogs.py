@@ -69,7 +69,7 @@ def test_check_reports_a_missing_a_stale_and_a_broken_string(tmp_path, monkeypat
 
 # --- strings that bypass gettext -------------------------------------------------------------
 
-GETTEXT = {"_", "N_", "ngettext"}
+GETTEXT = {"_", "N_", "ngettext", "pgettext"}
 # Calls whose positional arguments are shown to the user.
 SINKS = {"notify", "Label", "Static", "Button", "Checkbox", "RadioButton", "Switch", "Binding",
          "add_column", "add_columns", "ConfirmDialog", "update", "print", "error", "Option",

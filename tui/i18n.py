@@ -140,6 +140,12 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _translation.ngettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str) -> str:
+    """For a word that the other languages translate two ways (a project's "Open" state,
+    the "Open" key): ``context`` tells them apart in the catalog."""
+    return _translation.pgettext(context, message)
+
+
 def N_(message: str) -> str:
     """Mark a string for extraction without translating it yet (module-level constants)."""
     return message

@@ -32,9 +32,9 @@ from tui.domain.permissions import require
 from tui.domain.services._base import audit, changed_fields, snapshot, versioned_update, write
 from tui.domain.services.estimates import minor_to_text, to_minor
 from tui.domain.validation import LIMITS, Errors, FieldError, clean_text, quoted
-from tui.i18n import N_, _
+from tui.i18n import _, pgettext
 
-STATES: dict[str, str] = {"open": N_("Open"), "closed": N_("Closed")}
+STATES = ("open", "closed")
 # place on the project -> the contact role that fits it
 CONTACT_PLACES: dict[str, str] = {"submission_contact": "submission",
                                   "billing_contact": "billing",
@@ -123,7 +123,11 @@ class ContactUse:
 
 
 def state_label(state: str) -> str:
-    return _(STATES[state]) if state in STATES else state
+    if state == "open":
+        return pgettext("project state", "Open")
+    if state == "closed":
+        return pgettext("project state", "Closed")
+    return state
 
 
 def place_label(place: str) -> str:
