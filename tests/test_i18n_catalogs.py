@@ -52,7 +52,7 @@ def test_check_reports_a_missing_a_stale_and_a_broken_string(tmp_path, monkeypat
     catalog = Catalog(locale="fr", domain="clientbook")
     for message in template:
         if message.id:
-            catalog.add(message.id, message.id)  # "translated" as itself: nothing wrong
+            catalog.add(message.id, message.id, context=message.context)  # as itself: fine
     first = next(m for m in template if m.id and isinstance(m.id, str))
     with_placeholder = next(m for m in template if isinstance(m.id, str) and "{" in m.id
                             and i18n_catalog.PLACEHOLDER.search(m.id))
