@@ -59,7 +59,7 @@ async def settle(pilot) -> None:
     await pilot.pause()
 
 
-async def until(pilot, condition, what: str, seconds: float = 10.0) -> None:
+async def until(pilot, condition, what: str, seconds: float = 15.0) -> None:
     """Pause until ``condition()`` holds: under load a change may take a few frames."""
     deadline = time.monotonic() + seconds
     while not condition():

@@ -7,13 +7,13 @@ the screen as that action does.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 import pytest
 from textual.widgets import Button, DataTable, Input, Select, Static
 
 from tests.conftest import ContactDraft
+from tests.pilot import settle, type_text, until
 from tui.domain.context import Actor, Context
 from tui.domain.models import AuditEvent, Contact, Customer
 from tui.domain.services.customers import (
@@ -26,19 +26,6 @@ from tui.domain.services.equipment import assign_equipment
 from tui.screens.audit import AuditScreen, AuditTable
 from tui.widgets.audit_detail import AuditDetailDialog
 from tui.widgets.confirm import ConfirmDialog
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def until(pilot, condition, what: str, seconds: float = 15.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
 
 
 async def open_audit(pilot, customer_id: int | None = None) -> AuditScreen:
@@ -110,7 +97,7 @@ async def test_filters_customer_user_since_and_kind(app_for, trail):
         screen = await open_audit(pilot)
         await pilot.press("slash")
         assert app.focused.id == "audit-customer"
-        await pilot.press(*str(trail["acme"]))
+        await type_text(pilot, str(trail["acme"]))
         await settle(pilot)
         assert {row.customer_id for row in screen.page.rows} == {trail["acme"]}
         assert len(screen.page.rows) == 2
@@ -126,10 +113,10 @@ async def test_filters_customer_user_since_and_kind(app_for, trail):
 
         since = screen.query_one("#audit-since", Input)
         since.focus()
-        await pilot.press(*"2026-04")  # half a date: nothing reloads, no error yet
+        await type_text(pilot, "2026-04")  # half a date: nothing reloads, no error yet
         await settle(pilot)
         assert len(screen.page.rows) == 7 and "Since" not in status(pilot)
-        await pilot.press(*"-01")
+        await type_text(pilot, "-01")
         await settle(pilot)
         assert summaries(screen) == ["Deleted customer Birch Hire (#{id})".format(
             id=trail["birch"])]

@@ -8,6 +8,7 @@ import pytest
 from textual.widgets import DataTable, Input, Select, TabbedContent, TextArea
 
 from tests.conftest import ContactDraft
+from tests.pilot import settle, type_text
 from tui.domain.models import Assignment, Equipment, EquipmentEvent, Notification, utcnow
 from tui.domain.services.customers import delete_customer, get_customer
 from tui.domain.services.equipment import (
@@ -24,13 +25,6 @@ from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.conflict import ConflictDialog
 from tui.widgets.equipment_form import EquipmentFormDialog
 from tui.widgets.event_form import EventFormDialog
-
-
-async def settle(pilot) -> None:
-    """Let workers finish and their results reach the screen."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def column(app, selector: str, index: int) -> list[str]:
@@ -105,13 +99,15 @@ async def test_f3_opens_the_register_with_holders_and_search_narrows(app_for, fl
         assert "1–4 of 4 · sorted by serial" in status(app)
         await pilot.press("slash")
         assert app.focused is app.screen.query_one("#fleet-search", Input)
-        await pilot.press(*"atlas")
+        await type_text(pilot, "atlas")
         await settle(pilot)
         assert serials(app) == ["GEN-XAS-0009"]
-        await pilot.press(*["backspace"] * 5, *"nordic")  # the holder's name
+        await pilot.press("ctrl+u")  # clears the search box (delete everything left of the cursor)
+        await type_text(pilot, "nordic")  # the holder's name
         await settle(pilot)
         assert serials(app) == ["JCB-540-0117"]
-        await pilot.press(*["backspace"] * 6, *"zzz")
+        await pilot.press("ctrl+u")
+        await type_text(pilot, "zzz")
         await settle(pilot)
         assert serials(app) == [] and status(app) == "No machine matches."
         await pilot.press("escape")  # leaves the search box first
@@ -192,8 +188,10 @@ async def test_add_a_machine(app_for, fleet):
         await pilot.press("a")
         await settle(pilot)
         assert isinstance(app.screen, EquipmentFormDialog)
-        await pilot.press(*"BOB-S70-1", "enter", *"Skid steer", "enter", *"Bobcat", "enter",
-                          *"S70", "enter", *"loader", "enter", *"2022")
+        for value in ("BOB-S70-1", "Skid steer", "Bobcat", "S70", "loader"):
+            await type_text(pilot, value)
+            await pilot.press("enter")  # to the next field
+        await type_text(pilot, "2022")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, EquipmentRegisterScreen)

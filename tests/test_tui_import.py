@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import csv
 import threading
-import time
 
 import pytest
 from textual.widgets import Checkbox, DataTable, Input, OptionList, Select, Static
 
+from tests.pilot import settle, type_text, until
 from tui.commands import ClientbookCommands
 from tui.domain.imports import ImportOptions, import_file
 from tui.domain.models import Customer, ImportJob
@@ -49,19 +49,6 @@ def here(tmp_path, monkeypatch):
     """The current directory is the test's folder: typed paths are relative to it."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def until(pilot, condition, what: str, seconds: float = 15.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
 
 
 def text(screen, selector: str) -> str:
@@ -446,13 +433,13 @@ async def test_the_real_palette_opens_the_import_and_the_export(app_for):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+p")
-        await pilot.press(*"import custom")
+        await type_text(pilot, "import custom")
         await until(pilot, lambda: first_hit(app).startswith("Import customers/"), "the hit")
         await pilot.press("down", "enter")
         await until(pilot, lambda: isinstance(app.screen, ImportScreen), "the import screen")
         await settle(pilot)
         await pilot.press("ctrl+p")
-        await pilot.press(*"export")
+        await type_text(pilot, "export")
         await until(pilot, lambda: first_hit(app).startswith("Export customers"), "the hit")
         await pilot.press("down", "enter")
         await until(pilot, lambda: isinstance(app.screen, ExportDialog), "the export dialog")

@@ -15,17 +15,12 @@ import time
 import pytest
 from textual.widgets import Input
 
+from tests.pilot import settle, type_text
 from tui.domain.database import LockBusy
 from tui.domain.models import Customer
 from tui.domain.services.customers import CustomerDraft, create_customer, update_customer
 from tui.screens.customer import CustomerScreen
 from tui.screens.customer_panes.details import DetailsPane
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def notices(app) -> list[str]:
@@ -56,7 +51,7 @@ async def edit_city(pilot, customer_id: int, city: str) -> DetailsPane:
     await pilot.press("e")
     pane.query_one("#billing_city", Input).focus()
     await pilot.pause()
-    await pilot.press(*city)
+    await type_text(pilot, city)
     return pane
 
 
@@ -135,7 +130,9 @@ async def test_a_dialog_stays_open_while_its_save_waits(app_for, holder, make_ma
         register = await open_register(pilot)
         await pilot.press("a")
         await settle(pilot)
-        await pilot.press(*"BOB-S70-1", "enter", *"Skid steer")
+        await type_text(pilot, "BOB-S70-1")
+        await pilot.press("enter")
+        await type_text(pilot, "Skid steer")
         holder.execute("BEGIN IMMEDIATE")
         await pilot.press("ctrl+s")
         assert isinstance(app.screen, EquipmentFormDialog)  # waiting, the input still there
@@ -154,7 +151,7 @@ async def test_a_dialog_closed_while_its_save_waits_says_nothing_was_saved(app_f
         register = await open_register(pilot)
         await pilot.press("a")
         await settle(pilot)
-        await pilot.press(*"BOB-S70-1")
+        await type_text(pilot, "BOB-S70-1")
         holder.execute("BEGIN IMMEDIATE")
         await pilot.press("ctrl+s", "escape")
         assert app.screen is register

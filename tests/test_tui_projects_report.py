@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 from datetime import date
 
 import pytest
@@ -16,6 +15,7 @@ from rich.console import Console
 from textual.widgets import DataTable, Input, Static
 
 from tests.conftest import ContactDraft
+from tests.pilot import settle, type_text, until
 from tui.domain.models import Contact, Project
 from tui.domain.services import contacts as contact_service
 from tui.domain.services.equipment import assign_equipment, unassign_equipment
@@ -31,19 +31,6 @@ from tui.widgets.project_form import ProjectFormDialog
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def until(pilot, condition, what: str, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
-
 
 async def on_screen(pilot, kind) -> object:
     await until(pilot, lambda: isinstance(pilot.app.screen, kind), kind.__name__)
@@ -128,12 +115,14 @@ async def test_create_a_project_with_its_three_contacts(app_for, granit, make_cu
         assert text(screen, "#projects-status") == "No projects here. s shows other states."
         await pilot.press("n")
         await on_screen(pilot, PickCustomerDialog)
-        await pilot.press(*"granit", "enter", "enter")
+        await type_text(pilot, "granit")
+        await pilot.press("enter", "enter")
         form = await on_screen(pilot, ProjectFormDialog)
         assert text(form, "#project-customer") == "Customer: Granit Byg A/S"
         assert str(form.query_one("#project-currency", Static).render()) == "DKK"
-        await pilot.press(*"Harbour bridge", "enter", *"2026-04-01", "enter",
-                          *"2026-05-01", "enter", *"2026-04-30", "enter", *"1 250 000", "enter")
+        for value in ("Harbour bridge", "2026-04-01", "2026-05-01", "2026-04-30", "1 250 000"):
+            await type_text(pilot, value)
+            await pilot.press("enter")  # to the next field
         # three contacts, each from the list with the matching role first
         for _place in range(3):
             await pilot.press("enter", "down", "enter")
