@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 from textual.widgets import DataTable, Input, TextArea
 
+from tests.pilot import settle, type_text
 from tui.domain.models import AuditEvent, Contact, Customer
 from tui.domain.services.contacts import ContactDraft, add_contact
 from tui.domain.services.customers import CustomerDraft, get_customer, update_customer
@@ -19,8 +20,6 @@ from tui.screens.customer_panes.details import DetailRow, DetailsPane
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.conflict import ConflictDialog
 from tui.widgets.notice_types import NoticeTypesList
-
-from tests.pilot import settle, type_text
 
 
 async def open_customer(pilot, customer_id: int) -> CustomerScreen:

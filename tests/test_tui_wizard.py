@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Checkbox, DataTable, Input, RadioSet, Select, Static
 
+from tests.pilot import settle, type_text, until
 from tui.domain.models import Contact, Customer, Notification
 from tui.domain.services.contacts import ContactDraft
 from tui.screens.customer import CustomerScreen
@@ -13,8 +14,6 @@ from tui.widgets.address_fields import FieldRow
 from tui.widgets.confirm import ConfirmDialog
 from tui.widgets.contact_form import ContactFormDialog
 from tui.widgets.notice_types import NoticeTypesList
-
-from tests.pilot import settle, type_text, until
 
 
 async def next_step(pilot, screen, title: str) -> None:
