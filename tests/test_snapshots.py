@@ -23,6 +23,7 @@ from tui.domain.services.events import record_event
 
 
 from tests.frozen_clock import NOW, clock  # noqa: F401 - an autouse fixture
+from tests.pilot import type_text
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +61,7 @@ def test_customer_list(snap_compare, app_for, sample):
 
 def test_customer_list_searched(snap_compare, app_for, sample):
     async def search(pilot):
-        await pilot.press(*"lift")
+        await type_text(pilot, "lift")
         await settled(pilot)
 
     assert snap_compare(app_for("administrator", "mette"), run_before=search)
