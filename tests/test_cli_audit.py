@@ -85,7 +85,7 @@ def test_audit_lists_who_when_and_each_changed_field(history):
     lines = out.splitlines()
     assert lines[0].split() == ["#", "When", "(UTC)", "Who", "What", "Changes"]
     update = next(i for i, line in enumerate(lines) if "Changed customer Acme Rental" in line)
-    assert "2026-03-02 14:30" in lines[update] and " anna " in lines[update]
+    assert "3/2/2026 14:30" in lines[update] and " anna " in lines[update]
     assert "Name: Acme Rental → Acme Rental Nord" in lines[update]
     assert "Billing city: Aarhus → Aalborg" in lines[update + 1]
     assert "Shipping city: Aarhus → Aalborg" in lines[update + 2]

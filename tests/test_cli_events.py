@@ -136,7 +136,7 @@ def test_events_add_records_and_queues(fleet, home):
                                   "--message", "Hydraulic leak",
                                   "--time", "2026-01-05T10:00:00+02:00", db=fleet, home=home))
     assert result.stdout.splitlines() == [
-        "Recorded event #1: Breakdown on BL-100 at 2026-01-05 08:00 UTC.",
+        "Recorded event #1: Breakdown on BL-100 at 1/5/2026 08:00 UTC.",  # en_US
         "Held by Boreal Lift Ltd: 2 e-mails queued."]
     assert events_stored(fleet) == [("breakdown", "BL-100", "Hydraulic leak", "cli", None)]
     assert rows(fleet, "SELECT occurred_at FROM equipment_event") == [("2026-01-05 08:00:00",)]

@@ -72,6 +72,7 @@ def _one_line(text: str) -> str:
 
 def run(ctx, args) -> int:
     from tui.domain.errors import ClientbookError, ValidationError
+    from tui.domain.locale_format import format_datetime
     from tui.domain.services.audit import list_audit
 
     try:
@@ -81,7 +82,7 @@ def run(ctx, args) -> int:
     except ValidationError as error:  # name the option, not the field
         raise ClientbookError("; ".join(f"--{name}: {message}"
                                         for name, message in error.errors.items())) from None
-    if args.json:
+    if args.json:  # for machines: ISO dates and plain numbers, whatever the locale
         print(json.dumps({"total": page.total, "offset": page.offset, "events": [{
             "id": row.id, "at": row.at.isoformat() + "Z", "login": row.login,
             "action": row.action, "entity": row.entity, "entity_id": row.entity_id,
@@ -97,7 +98,7 @@ def run(ctx, args) -> int:
         return EXIT_OK
     print_table(
         ["#", _("When (UTC)"), _("Who"), _("What"), _("Changes")],
-        [[str(row.id), row.at.strftime("%Y-%m-%d %H:%M"), row.login, row.summary,
+        [[str(row.id), format_datetime(row.at), row.login, row.summary,
           "\n".join(_("{field}: {before} → {after}").format(
               field=c.label, before=_one_line(c.before_text), after=_one_line(c.after_text))
               for c in row.changes)]

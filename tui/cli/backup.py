@@ -105,6 +105,7 @@ def command_restore(ctx, args) -> int:
     from tui.domain.backup import MissingFiles, check_backup, live_counts, refuse_missing_files
     from tui.domain.backup import restore_database
     from tui.domain.errors import ClientbookError
+    from tui.domain.locale_format import format_datetime, format_number
 
     info = check_backup(ctx, args.file)
     try:
@@ -119,10 +120,11 @@ def command_restore(ctx, args) -> int:
         now = live_counts(ctx)
         labels = count_labels()
         print(_("Restore {file} (saved {moment}, schema {schema}) into {db}?").format(
-            file=info.path, moment=info.modified.strftime("%Y-%m-%d %H:%M"), schema=info.schema,
+            file=info.path, moment=format_datetime(info.modified), schema=info.schema,
             db=ctx.db.label))
         print_table([_("Records"), _("Now"), _("After the restore")],
-                    [[labels[key], str(now[key]), str(info.counts[key])] for key in labels])
+                    [[labels[key], format_number(now[key]), format_number(info.counts[key])]
+                     for key in labels])
         print(_("Everything changed since the backup will be lost (a copy of the database as it "
                 "is now is kept beside it). Other sessions will see the restored data; a record "
                 "they have open may be refused as changed by someone else."))

@@ -1,4 +1,9 @@
-"""``clientbook estimates`` (list, pdf) and ``clientbook projects`` (list)."""
+"""``clientbook estimates`` (list, pdf) and ``clientbook projects`` (list).
+
+The tables are for people: dates and amounts in the operator's locale (11/23/2026 and
+$1,234.50 in US English, 23/11/2026 and 1 234,50 € in French). ``--json`` is for
+machines: ISO dates and plain amounts ("1234.50") whatever the locale.
+"""
 
 from __future__ import annotations
 
@@ -54,12 +59,12 @@ def run(ctx, args) -> int:
 
 
 def command_estimates_list(ctx, args) -> int:
+    from tui.domain.locale_format import format_date, format_number
     from tui.domain.services.estimates import format_amount, search_estimates, status_label
-    from tui.i18n import current_language
 
     page = search_estimates(ctx, args.search, customer_id=args.customer, status=args.status,
                             limit=args.limit, offset=max(0, args.offset))
-    if args.json:
+    if args.json:  # for machines: ISO dates and plain numbers, whatever the locale
         from tui.domain.services.estimates import minor_to_text
 
         print(json.dumps({"total": page.total, "offset": page.offset, "estimates": [{
@@ -68,13 +73,13 @@ def command_estimates_list(ctx, args) -> int:
             "currency": r.currency, "total": minor_to_text(r.total_minor, r.currency),
         } for r in page.rows]}, ensure_ascii=False, indent=2))
         return EXIT_OK
-    language = current_language()
     print_table([_("Number"), _("Date"), _("Customer"), _("Title"), _("Status"), _("Total")],
-                [[r.number, r.issued_on.isoformat(),
+                [[r.number, format_date(r.issued_on),
                   r.customer_name + ("" if r.customer_id else " " + _("(deleted)")), r.title,
-                  status_label(r.status), format_amount(r.total_minor, r.currency, language)]
+                  status_label(r.status), format_amount(r.total_minor, r.currency)]
                  for r in page.rows], wrap_column=3)
-    print(_("{shown} of {total} estimates").format(shown=len(page.rows), total=page.total))
+    print(_("{shown} of {total} estimates").format(shown=format_number(len(page.rows)),
+                                                   total=format_number(page.total)))
     return EXIT_OK
 
 
@@ -96,18 +101,21 @@ def command_estimates_pdf(ctx, args) -> int:
 
 
 def command_projects_list(ctx, args) -> int:
+    from tui.domain.locale_format import format_date, format_number
     from tui.domain.services.estimates import format_amount, minor_to_text
     from tui.domain.services.projects import list_projects, state_label
-    from tui.i18n import current_language
 
     state = None if args.state == "all" else args.state
     page = list_projects(ctx, state, customer_id=args.customer, search=args.search,
                          limit=args.limit)
 
-    def day(value) -> str | None:
+    def day(value) -> str | None:  # JSON: ISO
         return value.isoformat() if value else None
 
-    if args.json:
+    def shown_day(value) -> str:  # the table: the operator's locale
+        return format_date(value) if value else ""
+
+    if args.json:  # for machines: ISO dates and plain numbers, whatever the locale
         print(json.dumps({"total": page.total, "projects": [{
             "id": r.id, "name": r.name, "customer_id": r.customer_id,
             "customer_name": r.customer_name, "state": r.state,
@@ -119,13 +127,12 @@ def command_projects_list(ctx, args) -> int:
             "execution_contact": r.execution_contact,
         } for r in page.rows]}, ensure_ascii=False, indent=2))
         return EXIT_OK
-    language = current_language()
     print_table([_("Project"), _("Customer"), _("State"), _("Deadline"), _("Start"), _("End"),
                  _("Budget"), _("Billing contact")],
-                [[r.name, r.customer_name, state_label(r.state), day(r.submission_deadline) or "",
-                  day(r.starts_on) or "", day(r.ends_on) or "",
-                  "" if r.budget_minor is None else format_amount(r.budget_minor, r.currency,
-                                                                  language),
+                [[r.name, r.customer_name, state_label(r.state), shown_day(r.submission_deadline),
+                  shown_day(r.starts_on), shown_day(r.ends_on),
+                  "" if r.budget_minor is None else format_amount(r.budget_minor, r.currency),
                   r.billing_contact] for r in page.rows], wrap_column=0)
-    print(_("{shown} of {total} projects").format(shown=len(page.rows), total=page.total))
+    print(_("{shown} of {total} projects").format(shown=format_number(len(page.rows)),
+                                                  total=format_number(page.total)))
     return EXIT_OK

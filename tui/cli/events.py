@@ -158,7 +158,7 @@ def command_events_list(ctx, args) -> int:
                 serial=args.serial))
         equipment_id = machine.id
     rows = list_events(ctx, equipment_id=equipment_id, limit=args.limit)
-    if args.json:
+    if args.json:  # for machines: ISO dates and plain numbers, whatever the locale
         print(json.dumps([{
             "id": e.id, "serial": e.equipment.serial, "type": e.type,
             "time": e.occurred_at.isoformat() + "Z", "message": e.message,

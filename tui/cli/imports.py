@@ -275,7 +275,7 @@ def command_import_jobs(ctx, args) -> int:
     from tui.domain.mail import format_time
 
     jobs = list_jobs(ctx, limit=args.limit)
-    if args.json:
+    if args.json:  # for machines: ISO dates and plain numbers, whatever the locale
         def moment(value):
             return value.isoformat() + "Z" if value else None
 

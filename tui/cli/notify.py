@@ -97,7 +97,7 @@ def command_notify_list(ctx, args) -> int:
     def stamp(moment):
         return moment.isoformat() + "Z" if moment else None
 
-    if args.json:
+    if args.json:  # for machines: ISO dates and plain numbers, whatever the locale
         print(json.dumps({"total": page.total, "notifications": [{
             "id": n.id, "status": n.status, "kind": n.kind, "recipient_name": n.recipient_name,
             "recipient_email": n.recipient_email, "language": n.language, "subject": n.subject,

@@ -1,4 +1,8 @@
-"""``clientbook report --by group|segment``: the figures per group or segment, and a chart."""
+"""``clientbook report --by group|segment``: the figures per group or segment, and a chart.
+
+The table and the chart are for people (numbers and amounts in the operator's locale);
+``--json`` is for machines (plain numbers, amounts as "1234.50").
+"""
 
 from __future__ import annotations
 
@@ -22,16 +26,19 @@ def add_commands(commands) -> None:
     report.add_argument("--json", action="store_true", help=_("print JSON for scripts"))
 
 
-def totals_text(totals: dict[str, int], language: str) -> str:
-    """{"EUR": 15000, "DKK": 30000} -> "300,00 DKK; 150,00 EUR" (never added together)."""
-    from tui.domain.services.estimates import format_amount
+def totals_text(totals: dict[str, int], locale: str | None = None) -> str:
+    """{"EUR": 15000, "DKK": 30000} -> "300,00 kr.; 150,00 €" in Danish (never added
+    together); ``locale`` None: the operator's."""
+    from tui.domain.locale_format import format_amount
 
-    return "; ".join(format_amount(amount, currency, language)
+    return "; ".join(format_amount(amount, currency, locale)
                      for currency, amount in sorted(totals.items()))
 
 
 def bar_chart(items: list[tuple[str, int]], width: int = CHART_WIDTH) -> list[str]:
     """Lines of a horizontal bar chart: label, bar scaled to the largest value, the value."""
+    from tui.domain.locale_format import format_number
+
     if not items:
         return []
     block = "█"
@@ -47,17 +54,17 @@ def bar_chart(items: list[tuple[str, int]], width: int = CHART_WIDTH) -> list[st
         bar = block * round(value * width / largest)
         if value and not bar:
             bar = "▏" if block == "█" else "|"  # small but not nothing
-        lines.append(f"{shown.ljust(label_width)}  {bar} {value}".rstrip())
+        lines.append(f"{shown.ljust(label_width)}  {bar} {format_number(value)}".rstrip())
     return lines
 
 
 def run(ctx, args) -> int:
+    from tui.domain.locale_format import format_number
     from tui.domain.services.estimates import minor_to_text
     from tui.domain.services.reports import report_by
-    from tui.i18n import current_language
 
     rows = report_by(ctx, args.by)
-    if args.json:
+    if args.json:  # for machines: ISO dates and plain numbers, whatever the locale
         print(json.dumps({"by": args.by, "rows": [{
             "key": r.key, "label": r.label, "customers": r.customers, "contacts": r.contacts,
             "assigned_machines": r.assigned_machines, "open_estimates": r.open_estimates,
@@ -66,12 +73,12 @@ def run(ctx, args) -> int:
                                          r.open_estimates_total.items())},
         } for r in rows]}, ensure_ascii=False, indent=2))
         return EXIT_OK
-    language = current_language()
     heading = _("Group") if args.by == "group" else _("Segment")
     print_table([heading, _("Customers"), _("Contacts"), _("Machines"), _("Open estimates"),
                  _("Open estimates' total")],
-                [[r.label, str(r.customers), str(r.contacts), str(r.assigned_machines),
-                  str(r.open_estimates), totals_text(r.open_estimates_total, language)]
+                [[r.label, format_number(r.customers), format_number(r.contacts),
+                  format_number(r.assigned_machines), format_number(r.open_estimates),
+                  totals_text(r.open_estimates_total)]
                  for r in rows], wrap_column=0)
     if args.by == "group":
         print(_("A customer in several groups counts in each of them."))

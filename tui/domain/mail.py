@@ -15,7 +15,7 @@ import ssl
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from pathlib import Path
@@ -23,6 +23,7 @@ from pathlib import Path
 import tui
 from tui.domain.config import SMTP_SECURITY, Config
 from tui.domain.errors import ConfigError
+from tui.domain.locale_format import format_date, format_datetime, locale_for
 from tui.i18n import _
 
 FALLBACK_LANGUAGE = "en"
@@ -117,19 +118,40 @@ def load_template(path: Path, kind: str) -> tuple[string.Template, string.Templa
     return subject, body
 
 
-def render(config: Config, kind: str, language: str | None, values: Mapping[str, str]) -> Rendered:
+def template_locale(language: str) -> str:
+    """The locale dates and amounts of an e-mail written in ``language`` are in: that
+    language's default one (fr_FR for a French template), never the operator's."""
+    return locale_for(language)
+
+
+def render(config: Config, kind: str, language: str | None,
+           values: Mapping[str, object]) -> Rendered:
+    """The message of ``kind`` in ``language`` (the customer's: C6), else the site's default
+    language, else English. A datetime among ``values`` (naive UTC, as stored) is written
+    in the locale of the template's language (``template_locale``)."""
     path, used = template_path(config, kind, language)
     subject, body = load_template(path, kind)
-    values = {name: str(values.get(name, "") or "") for name in TEMPLATE_FIELDS[kind]}
+    where = template_locale(used)
+
+    def shown(value: object) -> str:
+        if isinstance(value, datetime):
+            return format_time(value, where)
+        if isinstance(value, date):
+            return format_date(value, where)
+        return str(value or "")
+
+    values = {name: shown(values.get(name, "")) for name in TEMPLATE_FIELDS[kind]}
     # A header is one line: a value holding a line break must not start a new one.
     one_line = {name: " ".join(value.split()) for name, value in values.items()}
     text = body.substitute(values).strip("\n") + "\n"
     return Rendered(subject.substitute(one_line).strip(), text, used)
 
 
-def format_time(moment: datetime) -> str:
-    """Times in e-mails: stored UTC, said so, since readers are in any time zone."""
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+def format_time(moment: datetime, locale: str | None = None) -> str:
+    """A stored (UTC) moment, said to be UTC since readers are in any time zone:
+    "11/23/2026 14:05 UTC" in US English, "23/11/2026 14:05 UTC" in French.
+    ``locale`` None: the operator's (messages, the CLI); an e-mail's is its template's."""
+    return _("{moment} UTC").format(moment=format_datetime(moment, locale))
 
 
 # ------------------------------------------------------------------ SMTP settings

@@ -3,7 +3,10 @@
 The document is written for the customer, not for the operator: its labels come from
 ``LABELS`` in the language copied on the estimate (English, French and Danish; any
 other language falls back to the site's default language, then English), whatever
-language the operator's screen is in. It shows the business's name from the
+language the operator's screen is in. Dates, quantities and amounts are written in
+that language's default locale (``tui.i18n.DEFAULT_LOCALES``: 14/03/2026 and
+1 250,50 € in French, 14.03.2026 and 1.250,50 kr. in Danish, 3/14/2026 and €1,250.50
+in English), not the operator's. It shows the business's name from the
 configuration (``business_name``), the number and date, the customer block (billing
 and shipping address, contact, phone, e-mail) as copied on the estimate, the lines
 and the total in the estimate's currency.
@@ -26,12 +29,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from tui.domain import locale_format
 from tui.domain.context import Context
 from tui.domain.errors import ClientbookError, NotFound
 from tui.domain.models import Estimate, EstimateLine
 from tui.domain.permissions import require
 from tui.domain.validation import country_name, format_phone
-from tui.i18n import _
+from tui.i18n import DEFAULT_LOCALES, _
 
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),
@@ -69,9 +73,6 @@ LABELS: dict[str, dict[str, str]] = {
            "amount": "Beløb", "total": "I alt", "currency": "Beløb i {currency}.",
            "page": "Side {page} af {pages}"},
 }
-DATE_FORMATS = {"en": "%d %b %Y", "fr": "%d/%m/%Y", "da": "%d.%m.%Y"}
-_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
-              "Dec")
 
 
 @dataclass(frozen=True)
@@ -104,10 +105,14 @@ def proposal_language(ctx: Context, estimate: Estimate, language: str | None = N
     return FALLBACK_LANGUAGE
 
 
+def proposal_locale(language: str) -> str:
+    """The locale a proposal in ``language`` is formatted in: the language's default one."""
+    return DEFAULT_LOCALES.get(language, DEFAULT_LOCALES[FALLBACK_LANGUAGE])
+
+
 def format_date(day: date, language: str) -> str:
-    if language == "en":  # month names without the C library's locale
-        return f"{day.day:02d} {_MONTHS_EN[day.month - 1]} {day.year}"
-    return day.strftime(DATE_FORMATS.get(language, "%Y-%m-%d"))
+    """14/03/2026 (fr), 14.03.2026 (da), 3/14/2026 (en)."""
+    return locale_format.format_date(day, proposal_locale(language))
 
 
 def address_lines(estimate: Estimate, side: str, language: str) -> list[str]:
@@ -148,8 +153,6 @@ def render_proposal(ctx: Context, estimate_id: int, *, language: str | None = No
     from fpdf.enums import XPos, YPos
     from fpdf.fonts import FontFace
 
-    from tui.domain.services.estimates import format_amount, format_quantity
-
     require(ctx.actor, "estimate.view")
     estimate = Estimate.get_or_none(Estimate.id == estimate_id)
     if estimate is None:
@@ -160,7 +163,10 @@ def render_proposal(ctx: Context, estimate_id: int, *, language: str | None = No
     words = LABELS[lang]
     fonts = fonts or find_fonts()
     text = (lambda value: value) if fonts.unicode else core_safe
-    money = lambda minor: text(format_amount(minor, estimate.currency, lang))  # noqa: E731
+    where = proposal_locale(lang)
+
+    def money(minor: int) -> str:
+        return text(locale_format.format_amount(minor, estimate.currency, where))
 
     class Proposal(FPDF):
         def footer(self) -> None:
@@ -229,7 +235,8 @@ def render_proposal(ctx: Context, estimate_id: int, *, language: str | None = No
         table.row([text(words[key]) for key in ("description", "quantity", "unit_price",
                                                  "amount")])
         for line in lines:
-            table.row([text(line.description), text(format_quantity(line.quantity, lang)),
+            quantity = locale_format.format_decimal(line.quantity, where)
+            table.row([text(line.description), text(quantity),
                        money(line.unit_price_minor), money(line.amount_minor)])
     pdf.ln(2)
     pdf.set_font(fonts.family, "B", 11)

@@ -27,12 +27,12 @@ Rules kept here, and only here:
 from __future__ import annotations
 
 import decimal
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from tui.domain import locale_format
 from tui.domain.context import Context
 from tui.domain.errors import Conflict, NotFound, ValidationError
 from tui.domain.models import Contact, Customer, Estimate, EstimateLine, EstimateSequence, utcnow
@@ -64,31 +64,23 @@ MAX_AMOUNT_DIGITS = 18  # 10 ** 19 or more (adjusted() > 18) is past MAX_AMOUNT_
 # overflow or underflow for the exponents a Decimal may carry.
 _EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN,
                          traps=[decimal.InvalidOperation])
-# ISO 4217 minor units where they are not 2 (pycountry does not carry them).
-MINOR_UNITS: dict[str, int] = {
-    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF",
-                     "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"), 0),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-    "CLF": 4, "UYW": 4,
-}
-# language -> (thousands separator, decimal separator) for amounts shown to people
-_SEPARATORS = {"fr": ("\u00a0", ","), "da": (".", ","), "de": (".", ","), "nb": ("\u00a0", ","),
-               "sv": ("\u00a0", ","), "es": (".", ","), "it": (".", ","), "nl": (".", ",")}
+# ISO 4217 minor units, the same table the locale formats use.
+MINOR_UNITS = locale_format.MINOR_UNITS
 
 
 # ------------------------------------------------------------------ money and numbers
+# People's forms (grouped digits, the locale's decimal mark and currency symbol) come from
+# tui.domain.locale_format (Babel); ``locale`` None there means the operator's locale, and
+# a bare language ("fr") its default locale (fr_FR). ``minor_to_text`` is the plain form
+# for machines (JSON, CSV, the audit trail) and stays the same in every locale.
 
-def minor_units(currency: str) -> int:
-    """Digits after the decimal point in ``currency`` (2 for EUR, 0 for JPY, 3 for KWD)."""
-    return MINOR_UNITS.get((currency or "").upper(), 2)
+minor_units = locale_format.minor_units
 
 
-def parse_decimal(value: object) -> Decimal:
-    """An exact number from what a person typed: "1250", "1 250,50", "1,250.50", "2.5".
-
-    A lone comma is the decimal separator (as in most of Europe); when both a comma and
-    a point appear, the last one is. Spaces, apostrophes and underscores group digits.
-    """
+def parse_decimal(value: object, locale: str | None = None) -> Decimal:
+    """An exact number from what a person typed, in ``locale``'s form ("1 250,50" in
+    French, "1.250,50" in Danish, "1,250.50" in US English) or plain ("1250.50"); a
+    Decimal or an int is taken as it is. See locale_format.parse_decimal."""
     if isinstance(value, bool):
         raise FieldError(_("Not a number: {value}").format(value=quoted(value)))
     if isinstance(value, Decimal):
@@ -96,27 +88,19 @@ def parse_decimal(value: object) -> Decimal:
     elif isinstance(value, int):
         number = Decimal(value)
     else:
-        text = clean_text("" if value is None else str(value), limit=40)
-        if not text:
-            raise FieldError(_("This field is required."))
-        plain = re.sub(r"[\s'_\u00a0\u202f]", "", text)
-        if "," in plain and "." in plain:
-            decimal_mark = "," if plain.rfind(",") > plain.rfind(".") else "."
-            plain = plain.replace("." if decimal_mark == "," else ",", "")
-            plain = plain.replace(",", ".")
-        elif plain.count(",") == 1:
-            plain = plain.replace(",", ".")
-        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", plain):
-            raise FieldError(_("Not a number: {value}").format(value=quoted(text)))
-        number = Decimal(plain)
+        number = locale_format.parse_decimal("" if value is None else str(value), locale)
     if not number.is_finite():
         raise FieldError(_("Not a number: {value}").format(value=quoted(value)))
     return number
 
 
-def to_minor(value: object, currency: str) -> int:
-    """An amount in ``currency`` as typed ("1250.50") -> whole minor units (125050)."""
-    number = parse_decimal(value)
+def to_minor(value: object, currency: str, locale: str | None = None) -> int:
+    """An amount in ``currency`` as typed ("1 250,50 €" in French, "1250.50") -> whole
+    minor units (125050)."""
+    if isinstance(value, str):
+        number = locale_format.amount_number(value, currency, locale)
+    else:
+        number = parse_decimal(value, locale)
     places = minor_units(currency)
     # Checked before scaling: a Decimal given with a huge exponent ("1E+999999999") would
     # overflow scaleb() in the default context instead of being refused.
@@ -124,46 +108,36 @@ def to_minor(value: object, currency: str) -> int:
         raise FieldError(_("The amount is too large."))
     minor = number.scaleb(places, context=_EXACT)
     if minor != minor.to_integral_value(context=_EXACT):
-        raise FieldError(_places_message(currency, places))
+        raise FieldError(locale_format.places_message(currency, places))
     if abs(minor) > MAX_AMOUNT_MINOR:
         raise FieldError(_("The amount is too large."))
     return int(minor)
 
 
-def _places_message(currency: str, places: int) -> str:
-    if places == 0:
-        return _("{currency} amounts have no decimals.").format(currency=currency)
-    return _("{currency} amounts have at most {places} decimals.").format(currency=currency,
-                                                                         places=places)
-
-
 def minor_to_text(minor: int, currency: str) -> str:
-    """Minor units back to the plain form a form field edits: 125050 -> "1250.50"."""
+    """Minor units in the plain form machines read (JSON, CSV): 125050 -> "1250.50"."""
     places = minor_units(currency)
     return f"{Decimal(minor).scaleb(-places):.{places}f}"
 
 
-def _grouped(number: Decimal, places: int, language: str | None) -> str:
-    text = f"{abs(number):,.{places}f}"
-    thousands, decimal_mark = _SEPARATORS.get((language or "en")[:2].lower(), (",", "."))
-    text = text.replace(",", "\x00").replace(".", decimal_mark).replace("\x00", thousands)
-    return ("-" if number < 0 else "") + text
-
-
-def format_amount(minor: int, currency: str, language: str | None = "en") -> str:
-    """125050, "EUR", "fr" -> "1 250,50 EUR" (a no-break space groups the thousands)."""
+def minor_to_field(minor: int, currency: str, locale: str | None = None) -> str:
+    """Minor units as a form field shows them for editing: 125050 -> "1 250,50" (fr)."""
     places = minor_units(currency)
-    return f"{_grouped(Decimal(minor).scaleb(-places), places, language)} {currency}"
+    return locale_format.format_decimal(Decimal(minor).scaleb(-places), locale, places=places)
 
 
-def format_quantity(quantity: Decimal, language: str | None = "en") -> str:
-    """Decimal("2.500"), "fr" -> "2,5": no trailing zeros, the language's decimal mark."""
-    places = max(0, -quantity.normalize().as_tuple().exponent)
-    return _grouped(quantity, places, language)
+def format_amount(minor: int, currency: str, locale: str | None = None) -> str:
+    """125050, "EUR", "fr" -> "1 250,50 €"; 125050, "USD" in US English -> "$1,250.50"."""
+    return locale_format.format_amount(minor, currency, locale)
+
+
+def format_quantity(quantity: Decimal, locale: str | None = None) -> str:
+    """Decimal("2.500"), "fr" -> "2,5": no trailing zeros, the locale's decimal mark."""
+    return locale_format.format_decimal(quantity, locale)
 
 
 def _quantity(value: object) -> Decimal:
-    number = parse_decimal(value)
+    number = parse_decimal(value)  # in the operator's locale, as the form shows it
     if number <= 0:
         raise FieldError(_("The quantity must be more than zero."))
     if number > MAX_QUANTITY:
@@ -182,16 +156,19 @@ def line_amount(quantity: Decimal, unit_price_minor: int) -> int:
 
 @dataclass(frozen=True)
 class LineDraft:
-    """One line as a form holds it: the unit price in major units, as typed ("1250.50")."""
+    """One line as a form holds it: quantity and unit price (major units) as typed, in the
+    operator's locale ("1 250,50" in French) or plain ("1250.50"), or as Decimals."""
 
     description: str = ""
     quantity: str | int | Decimal = "1"
     unit_price: str | int | Decimal = ""
 
     @classmethod
-    def from_line(cls, line: EstimateLine, currency: str) -> "LineDraft":
-        return cls(line.description, str(line.quantity),
-                   minor_to_text(line.unit_price_minor, currency))
+    def from_line(cls, line: EstimateLine, currency: str,
+                  locale: str | None = None) -> "LineDraft":
+        """A stored line as the form shows it in ``locale`` (None: the operator's)."""
+        return cls(line.description, format_quantity(Decimal(line.quantity), locale),
+                   minor_to_field(line.unit_price_minor, currency, locale))
 
 
 @dataclass(frozen=True)
@@ -319,15 +296,11 @@ def count_for_customer(customer_id: int) -> int:
 # ------------------------------------------------------------------ validation
 
 def _issued_on(value: date | str | None) -> date:
-    if value in (None, ""):
+    """A date object, else the date as typed in the operator's locale (23/11/2026 in
+    French) or ISO (2026-11-23); None or "": today (UTC)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
         return utcnow().date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise FieldError(_("Not a date (YYYY-MM-DD): {value}").format(
-            value=quoted(value))) from None
+    return locale_format.parse_date(value)
 
 
 def _validate(draft: EstimateDraft, currency: str) -> tuple[dict, list[dict]]:

@@ -45,14 +45,22 @@ QUEUE_PERMISSIONS: dict[str, tuple[str, ...]] = {
 
 
 def enqueue(ctx: Context, *, kind: str, customer: Customer, contact: Contact,
-            values: Mapping[str, str], event: EquipmentEvent | None = None) -> Notification:
+            values: Mapping[str, object], event: EquipmentEvent | None = None) -> Notification:
     """Render the message in the customer's language and put it in the outbox.
+
+    The customer's language (``Customer.language``, C6) picks the template and the locale
+    its dates are written in; the operator's language plays no part.
 
     Called inside the caller's transaction (record_event, create_customer), so the
     message is stored with what caused it or not at all. Queuing a kind of message
     takes one of the permissions of the services that queue it (QUEUE_PERMISSIONS).
     """
     require_any(ctx.actor, *QUEUE_PERMISSIONS[kind])
+    values = dict(values)
+    if event is not None and "occurred_at" in values:
+        # The event's own moment, so that render writes it in the customer's language's
+        # locale (23/11/2026 for a French customer), whatever the operator's locale.
+        values["occurred_at"] = event.occurred_at
     rendered = render(ctx.config, kind, customer.language, {
         "business_name": ctx.config.business_name, "customer_name": customer.name,
         "contact_name": contact.name, **values})
