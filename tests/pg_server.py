@@ -7,7 +7,13 @@ commit and full-page writes: the data is thrown away anyway).
     ...                             # server.url = postgresql://clientbook:<pw>@127.0.0.1:<port>/postgres
     pg_server.stop(server)
 
-From a shell (what .ci/run-postgresql does)::
+The test session starts one for the whole run through ``shared(folder, watch_pid=...)``: the
+first process that needs it (an xdist worker, or the only process) starts it under a lock on
+``folder``, the others read its address there; tests/conftest.py stops it at the end. Started
+with ``watch_pid``, a small watcher process stops the server and deletes its folder as soon as
+that process is gone, so a killed or crashed test run leaves nothing behind.
+
+From a shell, to run many test sessions against one server::
 
     eval "$(python -m tests.pg_server start)"   # exports CLIENTBOOK_TEST_PG_URL and CLIENTBOOK_TEST_PG_ROOT
     trap 'python -m tests.pg_server stop "$CLIENTBOOK_TEST_PG_ROOT"' EXIT
@@ -19,6 +25,9 @@ $CLIENTBOOK_PG_BIN, then /usr/lib/postgresql/<newest>/bin, then on PATH.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import os
 import secrets
 import shlex
@@ -27,12 +36,14 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 USER = "clientbook"
 URL_VARIABLE = "CLIENTBOOK_TEST_PG_URL"
 ROOT_VARIABLE = "CLIENTBOOK_TEST_PG_ROOT"
+INSTALL_HINT = "install postgresql-15 (Debian: apt-get install postgresql-15) or set CLIENTBOOK_PG_BIN"
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,8 @@ class ServerUnavailable(RuntimeError):
 def bin_dir() -> Path:
     explicit = os.environ.get("CLIENTBOOK_PG_BIN")
     if explicit:
+        if not (Path(explicit) / "initdb").is_file():
+            raise ServerUnavailable(f"no initdb in CLIENTBOOK_PG_BIN={explicit}; {INSTALL_HINT}")
         return Path(explicit)
     installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
                        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
@@ -60,8 +73,7 @@ def bin_dir() -> Path:
     found = shutil.which("initdb")
     if found:
         return Path(found).parent
-    raise ServerUnavailable("no PostgreSQL server binaries (initdb) found; install postgresql-15 "
-                            "or set CLIENTBOOK_PG_BIN")
+    raise ServerUnavailable(f"no PostgreSQL server binaries (initdb) found; {INSTALL_HINT}")
 
 
 def _free_port() -> int:
@@ -74,8 +86,11 @@ def _as_owner() -> list[str]:
     return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
 
-def start(*, max_connections: int = 200) -> Server:
-    """initdb + pg_ctl start in a new temporary folder; ~2 to 3 s."""
+def start(*, max_connections: int = 200, watch_pid: int | None = None,
+          also_delete: tuple[Path, ...] = ()) -> Server:
+    """initdb + pg_ctl start in a new temporary folder; ~2 to 3 s. With ``watch_pid``, the server
+    is stopped and its folder (and ``also_delete``) deleted when that process ends without
+    calling ``stop``."""
     binaries = bin_dir()
     root = Path(tempfile.mkdtemp(prefix="clientbook-pg."))
     password = secrets.token_hex(16)
@@ -107,6 +122,8 @@ def start(*, max_connections: int = 200) -> Server:
             log = root / "server.log"
             raise ServerUnavailable("pg_ctl start failed: " + done.stderr[-1000:]
                                     + (log.read_text()[-2000:] if log.exists() else ""))
+        if watch_pid is not None:
+            _watch(watch_pid, root, *also_delete)
     except BaseException:
         _stop_root(root)
         raise
@@ -127,6 +144,75 @@ def stop(server: Server | str | os.PathLike) -> None:
     _stop_root(server.root if isinstance(server, Server) else Path(server))
 
 
+def _watch(pid: int, root: Path, *also_delete: Path) -> None:
+    """A detached watcher (this file run as a script): stops the server once ``pid`` is gone."""
+    subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "watch", str(pid), str(root),
+                      *map(str, also_delete)],
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def watch(pid: int, root: Path, *also_delete: Path, every: float = 0.5) -> None:
+    while Path(root).exists():
+        if not _alive(pid):
+            _stop_root(root)
+            for folder in also_delete:
+                shutil.rmtree(folder, ignore_errors=True)
+            return
+        time.sleep(every)
+
+
+@contextlib.contextmanager
+def locked(folder: Path):
+    """An exclusive lock on ``folder`` (made if missing) among the processes of a test run."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield folder
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def shared(folder: Path, *, watch_pid: int) -> Server:
+    """The one server of a test run: started by the first process that asks (under the lock on
+    ``folder``), read back by the others. A start that failed is not tried again."""
+    with locked(folder):
+        state, failed = Path(folder) / "server.json", Path(folder) / "unavailable"
+        if state.exists():
+            fields = json.loads(state.read_text())
+            return Server(fields["url"], Path(fields["root"]), fields["port"])
+        if failed.exists():
+            raise ServerUnavailable(failed.read_text())
+        try:
+            server = start(watch_pid=watch_pid, also_delete=(Path(folder),))
+        except ServerUnavailable as error:
+            failed.write_text(str(error))
+            raise
+        state.write_text(json.dumps({"url": server.url, "root": str(server.root),
+                                     "port": server.port}))
+        state.chmod(0o600)  # the password
+        return server
+
+
+def stop_shared(folder: Path) -> None:
+    """Stop the run's server if one was started (nothing happens otherwise)."""
+    state = Path(folder) / "server.json"
+    if state.exists():
+        stop(json.loads(state.read_text())["root"])
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["start"] and len(argv) == 1:
         try:
@@ -144,6 +230,9 @@ def main(argv: list[str]) -> int:
                   file=sys.stderr)
             return 2
         stop(root)
+        return 0
+    if argv[:1] == ["watch"] and len(argv) >= 3:
+        watch(int(argv[1]), *map(Path, argv[2:]))
         return 0
     print("usage: python -m tests.pg_server start | stop [ROOT]", file=sys.stderr)
     return 2
