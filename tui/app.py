@@ -26,6 +26,7 @@ TEXTUAL_WORDS = (
     N_("Minimize the widget and restore to normal size"), N_("Maximize"),
     N_("Maximize the focused widget"), N_("Screenshot"),
     N_("Save an SVG 'screenshot' of the current screen"), N_("Bell"), N_("Ring the bell"),
+    N_("palette"),
 )
 
 

@@ -18,10 +18,11 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Select, Static
 
+from tui.domain.locale_format import format_number
 from tui.domain.services.customers import list_groups
 from tui.domain.services.search import SORTS, CustomerPage, search_customers
 from tui.domain.validation import format_phone
-from tui.i18n import N_, _
+from tui.i18n import N_, _, current_language
 from tui.bindings import TranslatedBindings
 from tui.messages import CustomersChanged
 from tui.widgets.footer import KeysFooter
@@ -138,11 +139,12 @@ class CustomerListScreen(TranslatedBindings, Screen):
     def show_page(self, page: CustomerPage) -> None:
         self.page = page
         ctx = self.app.ctx
-        segments = ctx.config.segments
+        segments, language = ctx.config.segments, current_language()
         table = self.query_one(CustomerTable)
         table.clear()
         for row in page.rows:
-            segment = segments[row.segment].label if row.segment in segments else row.segment
+            segment = (segments[row.segment].label_for(language) if row.segment in segments
+                       else row.segment)
             place = ", ".join(part for part in (row.city, row.country or "") if part)
             # Text, not str: a DataTable reads strings as markup, and names are user data.
             cells = (row.name, segment, place, format_phone(row.phone, row.country),
@@ -159,9 +161,11 @@ class CustomerListScreen(TranslatedBindings, Screen):
         if not page.total:
             return _("No customer matches.") if self.query_one("#search", Input).value else _(
                 "No customers yet: press Ctrl+N to add one.")
-        total = f"{page.total:,}" if page.exact else f"{page.total - 1:,}+"
+        total = (format_number(page.total) if page.exact
+                 else format_number(page.total - 1) + "+")
         return _("{first}–{last} of {total} · sorted by {sort} (s) · Enter opens").format(
-            first=page.offset + 1, last=page.offset + len(page.rows), total=total,
+            first=format_number(page.offset + 1),
+            last=format_number(page.offset + len(page.rows)), total=total,
             sort=_(SORT_LABELS[self.sort]))
 
     # -- events ----------------------------------------------------------------------------
