@@ -368,3 +368,44 @@ def test_new_customer_with_two_contacts_gets_a_machine_by_keys_only(tmp_path):
                            "WHERE a.customer_id = ? AND a.unassigned_at IS NULL", customer_id)
     assert assignments == [(SERIAL, COMPANY, ME)]
     assert rows(db, "SELECT count(*) FROM assignment") == [(1,)]
+
+
+def test_a_french_session_gets_the_app_in_french(tmp_path):
+    """LANG=fr_FR.UTF-8 and nothing else: the list, the wizard and the customer's tabs are in
+    French (texts taken from the French catalog), and the customer is stored all the same."""
+    from tui import i18n
+
+    french = i18n.catalog("fr").gettext
+    home = tmp_path
+    db = home / "fr.db"
+    create_database(db, home)
+    env = {k: v for k, v in app_env(home).items() if k != "CLIENTBOOK_LANG"}
+    env["LANG"] = "fr_FR.UTF-8"
+    empty = french("No customers yet: press Ctrl+N to add one.")
+    step = french("Step {number} of {total}: {title}")
+    tabs = "  ".join(french(tab) for tab in ("Details", "Contacts", "Equipment"))
+    assert empty != "No customers yet: press Ctrl+N to add one." and tabs.startswith("Détails")
+    term = Terminal(env)
+    try:
+        term.start([str(CLIENTBOOK), "--db", str(db)], cwd=home)
+        term.wait_text(empty, f"{db.name} · {ME}", seconds=START_DEADLINE)
+        term.wait_text(f"f1 {french('Help')}")
+        term.key("C-n")
+        term.wait_text(step.format(number=1, total=4, title=french("Company")))
+        term.wait_focus(rf"^ {re.escape(french('Company name'))} \*", "the company name")
+        term.type("Chantiers du Nord")
+        term.wait_focus("Chantiers du Nord", "the typed company name")
+        term.key("F9")
+        term.wait_text(step.format(number=2, total=4, title=french("Relationship")))
+        term.key("F9")
+        term.wait_text(step.format(number=3, total=4, title=french("Contacts")))
+        term.key("F9")
+        term.wait_text(step.format(number=4, total=4, title=french("Review")))
+        term.key("C-s")
+        term.wait_text(f"Chantiers du Nord — {db.name}", tabs)
+        term.key("C-q")
+        term.wait(lambda: term.exit_status() is not None, "the app to exit")
+        assert term.exit_status() == 0, term.screen()
+    finally:
+        term.kill()
+    assert rows(db, "SELECT name FROM customer") == [("Chantiers du Nord",)]
