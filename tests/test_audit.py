@@ -43,6 +43,8 @@ from tui.domain.services.equipment import assign_equipment, assignment_history
 from tui.domain.services.estimates import EstimateDraft, LineDraft, create_estimate
 from tui.domain.services.projects import ProjectDraft, create_project
 
+pytestmark = pytest.mark.both_backends
+
 
 def as_login(ctx: Context, login: str) -> Context:
     actor = ctx.actor
@@ -344,8 +346,12 @@ def test_an_id_given_again_restores_under_a_new_one(admin, make_customer):
     delete_customer(admin, customer.id)
     # Ids are never given twice now (AUTOINCREMENT, schema 6), but a database upgraded from
     # schema 5 may already hold a customer under a deleted one's id: wind the counter back.
-    admin.db.execute_sql("UPDATE sqlite_sequence SET seq = ? WHERE name = 'customer'",
-                         (customer.id - 1,))
+    if admin.db.file is None:  # PostgreSQL: the id sequence
+        admin.db.execute_sql("SELECT setval(pg_get_serial_sequence('customer', 'id'), %s, false)",
+                             (customer.id,))
+    else:
+        admin.db.execute_sql("UPDATE sqlite_sequence SET seq = ? WHERE name = 'customer'",
+                             (customer.id - 1,))
     taker = create_customer(admin, CustomerDraft(name="Somebody Else", billing_country="DK"))
     assert taker.id == customer.id
     state = deleted_customer_state(admin, customer_id=customer.id)

@@ -220,6 +220,17 @@ def test_search_matches_number_title_and_customer_and_pages(admin, lyon, make_cu
     assert estimates_for_customer(admin, other.id).total == 1
 
 
+@pytest.mark.parametrize("typed, expected", [
+    ("nordic\x00", ["Boom lift"]), ("\x00", ["Boom lift", "Scaffold"]), ("no\x00rdic", ["Boom lift"]),
+    ("lift\x1b[2J", [])])
+def test_control_characters_in_the_search_separate_words_and_never_fail(
+        admin, lyon, make_customer, typed, expected):
+    """No stored text holds one (validation); PostgreSQL refuses a NUL in any parameter."""
+    create_estimate(admin, draft_for(lyon, title="Scaffold"))
+    create_estimate(admin, draft_for(make_customer("Nordic Lift A/S"), title="Boom lift"))
+    assert sorted(r.title for r in search_estimates(admin, typed).rows) == expected
+
+
 # ------------------------------------------------------------------ propagation (P2)
 
 def test_editing_the_customer_updates_every_linked_estimate(admin, lyon, make_customer):

@@ -21,6 +21,8 @@ from tui.domain.services.events import (
 )
 from tui.domain.services.outbox import list_notifications, outbox_counts, retry_notifications
 
+pytestmark = pytest.mark.both_backends
+
 
 def contact(name, email="", roles=("notify",)):
     return ContactDraft(name=name, email=email, roles=tuple(roles))

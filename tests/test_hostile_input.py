@@ -35,6 +35,8 @@ from tui.domain.services.customers import CustomerDraft
 from tui.domain.services.equipment import EquipmentDraft
 from tui.domain.validation import LIMITS, Errors, FieldError, clean_text
 
+pytestmark = pytest.mark.both_backends
+
 PROPERTY = settings(max_examples=200, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.function_scoped_fixture])

@@ -10,6 +10,8 @@ from tui.domain.models import Customer, Estimate
 from tui.domain.services.estimates import EstimateDraft, LineDraft, create_estimate
 from tui.domain.services.projects import ProjectDraft, create_project
 
+pytestmark = pytest.mark.both_backends
+
 
 def quote(ctx, customer: Customer) -> Estimate:
     return create_estimate(ctx, EstimateDraft(customer_id=customer.id, title="Crane hire",

@@ -15,17 +15,21 @@ from tui.domain.imports import (
 )
 from tui.domain.models import ImportJob
 
+pytestmark = pytest.mark.both_backends
+
 BAD_SECOND_ROW = [["Company", "Phone"], ["Alpha", "+45 20 00 00 01"], ["Beta", "not a phone"],
                   ["Gamma", "+45 20 00 00 03"]]
 
 
-@pytest.mark.parametrize("target", ["input", "database", "other"])
+# "database": the SQLite file (a PostgreSQL database has no file an error file could replace).
+@pytest.mark.parametrize("target", ["input", pytest.param("database", marks=pytest.mark.sqlite_only),
+                                    "other"])
 def test_the_error_file_never_replaces_the_input_the_database_or_another_file(
-        admin, db, db_path, tmp_path, target):
+        admin, db, db_target, tmp_path, target):
     source = write_csv(tmp_path / "crm.csv", BAD_SECOND_ROW)
     other = tmp_path / "accounts.csv"
     other.write_text("my,own\n", encoding="utf-8")
-    path = {"input": source, "database": db_path, "other": other}[target]
+    path = {"input": source, "database": db_target, "other": other}[target]
     kept = path.read_bytes()
     expected = {"input": "is the file being imported", "database": "is the database",
                 "other": "is not an error file of an import"}[target]

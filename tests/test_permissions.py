@@ -13,6 +13,8 @@ from tui.domain.services.contacts import ContactDraft
 from tui.domain.services.customers import CustomerDraft
 from tui.domain.services.equipment import EquipmentDraft
 
+pytestmark = pytest.mark.both_backends
+
 ROLES = ["administrator", "fleet_administrator", "account_owner", "estimator", "limited"]
 
 

@@ -25,6 +25,8 @@ from tui.domain.services.projects import (
     update_project,
 )
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
 def site(make_customer):
@@ -134,6 +136,17 @@ def test_the_list_filters_by_state_open_by_default(admin, site, make_customer):
     assert page.total == 3 and [r.name for r in page.rows] == ["Quay"]
     with pytest.raises(ValidationError, match="Unknown state"):
         list_projects(admin, "archived")
+
+
+@pytest.mark.parametrize("typed", ["fjord\x00", "\x00", "dep\x00ot", "fjord\x1b[2J"])
+def test_control_characters_in_the_search_separate_words_and_never_fail(admin, site,
+                                                                          make_customer, typed):
+    """No stored name holds one (validation); PostgreSQL refuses a NUL in any parameter."""
+    create_project(admin, make_customer("Fjord Anlæg ApS").id, ProjectDraft(name="Depot"))
+    create_project(admin, site.id, ProjectDraft(name="Tunnel"))
+    expected = {"fjord\x00": ["Depot"], "\x00": ["Depot", "Tunnel"], "dep\x00ot": ["Depot"],
+                "fjord\x1b[2J": []}[typed]
+    assert [r.name for r in list_projects(admin, None, search=typed).rows] == expected
 
 
 @pytest.mark.parametrize("role", ["limited", "estimator", "fleet_administrator"])

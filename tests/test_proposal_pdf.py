@@ -22,6 +22,8 @@ from tui.domain.proposal import (
 from tui.domain.services import customers as customer_service
 from tui.domain.services.estimates import EstimateDraft, LineDraft, create_estimate
 
+pytestmark = pytest.mark.both_backends
+
 CORE = Fonts("helvetica", None, None)
 
 

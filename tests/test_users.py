@@ -11,6 +11,8 @@ from tui.domain.errors import IdentityRefused, ValidationError
 from tui.domain.models import AuditEvent, User
 from tui.domain.services import users
 
+pytestmark = pytest.mark.both_backends
+
 
 def test_first_login_becomes_administrator_once(db, config):
     assert users.register_first_user(db, config, "founder") is True

@@ -12,6 +12,8 @@ from tui.domain.services import customers as customer_service
 from tui.domain.services.contacts import ContactDraft
 from tui.domain.services.customers import CustomerDraft, create_customer, welcome_recipients
 
+pytestmark = pytest.mark.both_backends
+
 CONTACTS = (
     ContactDraft(name="Mette Jensen", email="mette@nordic.example", roles=("billing",)),
     ContactDraft(name="Lars Nielsen"),  # no e-mail: skipped

@@ -38,6 +38,7 @@ from tui.domain.errors import Conflict, NotFound, ValidationError
 from tui.domain.models import Contact, Customer, Estimate, EstimateLine, EstimateSequence, utcnow
 from tui.domain.permissions import require, require_any
 from tui.domain.services._base import audit, changed_fields, snapshot, versioned_update, write
+from tui.domain.services.search import CONTROL
 from tui.domain.validation import LIMITS, Errors, FieldError, clean_text, quoted
 from tui.i18n import N_, _
 
@@ -406,6 +407,12 @@ def _row(estimate: Estimate) -> EstimateRow:
                        estimate.currency, estimate.total_minor, estimate.version)
 
 
+def search_words(text: str | None) -> list[str]:
+    """The words of a search; a control character separates words (no stored text holds one,
+    validation refuses them, and PostgreSQL refuses a NUL in any parameter)."""
+    return CONTROL.sub(" ", text or "").split()
+
+
 def search_estimates(ctx: Context, text: str = "", *, customer_id: int | None = None,
                      status: str | None = None, limit: int = 50,
                      offset: int = 0) -> EstimatePage:
@@ -422,7 +429,7 @@ def search_estimates(ctx: Context, text: str = "", *, customer_id: int | None = 
                                            "{known}.").format(value=quoted(status),
                                                               known=", ".join(STATUS_FILTERS))})
     query = Estimate.select()
-    for word in (text or "").split():
+    for word in search_words(text):
         query = query.where(Estimate.number.contains(word) | Estimate.title.contains(word)
                             | Estimate.customer_name.contains(word))
     if customer_id is not None:

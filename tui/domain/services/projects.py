@@ -30,7 +30,7 @@ from tui.domain.errors import ClientbookError, Conflict, NotFound, ValidationErr
 from tui.domain.models import Contact, Customer, Project, utcnow
 from tui.domain.permissions import require
 from tui.domain.services._base import audit, changed_fields, snapshot, versioned_update, write
-from tui.domain.services.estimates import minor_to_text, to_minor
+from tui.domain.services.estimates import minor_to_text, search_words, to_minor
 from tui.domain.validation import LIMITS, Errors, FieldError, clean_text, quoted
 from tui.i18n import _, pgettext
 
@@ -237,7 +237,7 @@ def list_projects(ctx: Context, state: str | None = "open", *, customer_id: int 
         query = query.where(Project.state == state)
     if customer_id is not None:
         query = query.where(Project.customer == customer_id)
-    for word in (search or "").split():
+    for word in search_words(search):
         query = query.where(Project.name.contains(word) | Customer.name.contains(word))
     total = query.count()
     page = list(query.order_by(Project.submission_deadline.is_null(),
