@@ -90,7 +90,8 @@ def wheel(tmp_path_factory) -> Path:
     source = work / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
         ".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", "*.pyc",
-        ".pytest_cache", ".hypothesis", "tests", "*.db", "*.db-*"))
+        ".pytest_cache", ".hypothesis", "tests", "*.db", "*.db-*",
+        "*.mo"))  # the build compiles the catalogs itself (setup.py)
     out = work / "dist"
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
           "--disable-pip-version-check", "-q", "-w", str(out), str(source)],
@@ -146,6 +147,20 @@ def test_wheel_ships_every_python_module_of_the_checkout(wheel_names):
     assert "tui/cli/__init__.py" in modules and "tui/domain/config.py" in modules
     missing = [name for name in modules if name not in wheel_names]
     assert missing == [], "add their packages to [tool.setuptools] packages in pyproject.toml"
+
+
+@needs_wheel_build
+def test_the_build_compiles_each_catalog_and_the_installed_app_speaks_it(wheel_names, installed):
+    for language in ("fr", "da"):
+        for suffix in ("po", "mo"):
+            assert f"tui/locale/{language}/LC_MESSAGES/clientbook.{suffix}" in wheel_names
+    speak = ("from tui import i18n; i18n.set_language('{0}'); "
+             "print(i18n._('Help'), i18n.catalog('{0}').__class__.__name__)")
+    for language, help_text in (("fr", "Aide"), ("da", "Hjælp")):
+        result = subprocess.run([sys.executable, "-c", speak.format(language)], cwd=installed,
+                                env=_plain_env(PYTHONPATH=str(installed)), capture_output=True,
+                                text=True, timeout=60)
+        assert result.stdout.split() == [help_text, "GNUTranslations"], result.stderr
 
 
 @needs_wheel_build
