@@ -549,6 +549,30 @@ def test_a_name_looked_up_is_named_inertly(admin):
     assert str(caught.value) == 'No user "ghost\\x07".'
 
 
+def test_a_nul_in_a_looked_up_name_finds_nothing(admin, make_machine):
+    """Nothing stored holds a NUL (validation); on PostgreSQL a lookup must not hand one to the
+    server, which refuses it ("cannot store text"), but find nothing, as on SQLite."""
+    from tui.domain.errors import NotFound
+    from tui.domain.services import audit, outbox, users
+
+    make_machine("SN-1")
+    with pytest.raises(NotFound) as caught:
+        estimates.get_estimate_by_number(admin, "E-2030\x00")
+    assert str(caught.value) == 'No estimate "E-2030\\x00".'
+    with pytest.raises(NotFound, match="No user"):
+        users.disable_user(admin, "boss\x00")
+    with pytest.raises(NotFound, match="No user"):
+        users.set_role(admin, "boss\x00", "limited")
+    with pytest.raises(ValidationError, match="No machine has the serial number"):
+        events.record_event(admin, type="alarm", serial="SN-1\x00")
+    report = events.ingest_events(admin, ['{"serial": "SN-1\\u0000", "type": "alarm"}'])
+    assert report.recorded == 0 and "No machine has the serial number" in report.errors[0][1]
+    assert audit.list_audit(admin, user="boss\x00").total == 0
+    assert audit.list_audit(admin, entity="customer\x00").total == 0
+    assert outbox.list_notifications(admin, status="failed\x00").total == 0
+    assert not users.resolve_actor(admin.config, "boss\x00").registered
+
+
 def test_quoted_never_fails_on_what_it_is_given():
     class Hostile:
         def __str__(self):

@@ -9,6 +9,8 @@ SQL valid on both:
 - ``nocase(db, expr)``: SQLite's ``COLLATE NOCASE`` has no PostgreSQL twin; ``lower(expr)``
   sorts the same way for ASCII letters (the database is created with the C.UTF-8
   collation, which compares bytes as SQLite's BINARY does).
+- ``same_text(field, value)``: ``field == value`` for text someone typed; a NUL in it
+  matches nothing (nothing stored holds one) instead of PostgreSQL refusing the parameter.
 - ``reserve_ids(db, table, n)``: ids for rows inserted with explicit ids (bulk imports),
   never given before: on SQLite above ``sqlite_sequence`` (schema 6) and the rows there,
   on PostgreSQL from the table's sequence. ``release_ids`` gives back an unused tail.
@@ -21,7 +23,8 @@ from __future__ import annotations
 
 import peewee
 
-__all__ = ["is_postgres", "sql", "marks", "nocase", "reserve_ids", "release_ids", "next_id"]
+__all__ = ["is_postgres", "sql", "marks", "nocase", "same_text", "reserve_ids", "release_ids",
+           "next_id"]
 
 
 def is_postgres(db) -> bool:
@@ -47,6 +50,15 @@ def nocase(db, expr):
     if isinstance(expr, str):
         return f"lower({expr})" if postgres else f"{expr} COLLATE NOCASE"
     return peewee.fn.lower(expr) if postgres else expr.collate("NOCASE")
+
+
+def same_text(field, value):
+    """``field == value``, where ``value`` is text as typed (a login, a serial, a number): one
+    holding a NUL matches no row (validation keeps control characters out of every stored
+    text) rather than PostgreSQL refusing it ("cannot store text ... NUL")."""
+    if isinstance(value, str) and "\x00" in value:
+        return peewee.SQL("1 = 0")
+    return field == value
 
 
 def _quoted_table(table: str) -> str:

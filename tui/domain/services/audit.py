@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
 from tui.domain.context import Context
+from tui.domain.dialect import same_text
 from tui.domain.errors import ValidationError
 from tui.domain.models import ALL_MODELS, AuditEvent, Equipment, Estimate
 from tui.domain.permissions import require
@@ -363,11 +364,11 @@ def list_audit(ctx: Context, customer_id: int | None = None, user: str | None = 
     if customer_id is not None:
         query = query.where(AuditEvent.customer_id == customer_id)
     if user:
-        query = query.where(AuditEvent.login == user.strip())
+        query = query.where(same_text(AuditEvent.login, user.strip()))
     if moment is not None:
         query = query.where(AuditEvent.at >= moment)
     if entity:
-        query = query.where(AuditEvent.entity == entity)
+        query = query.where(same_text(AuditEvent.entity, entity))
     if action:
         query = query.where(AuditEvent.action == action)
     total = query.count()

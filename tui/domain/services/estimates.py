@@ -34,6 +34,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from tui.domain import locale_format
 from tui.domain.context import Context
+from tui.domain.dialect import same_text
 from tui.domain.errors import Conflict, NotFound, ValidationError
 from tui.domain.models import Contact, Customer, Estimate, EstimateLine, EstimateSequence, utcnow
 from tui.domain.permissions import require, require_any
@@ -389,7 +390,7 @@ def get_estimate_by_number(ctx: Context, number: str) -> Estimate:
     """The estimate numbered ``number`` (case and surrounding spaces ignored)."""
     require(ctx.actor, "estimate.view")
     text = (number or "").strip().upper()
-    estimate = Estimate.get_or_none(Estimate.number == text)
+    estimate = Estimate.get_or_none(same_text(Estimate.number, text))
     if estimate is None:
         raise NotFound(_("estimate"), quoted(text, bare=True))
     return estimate

@@ -18,6 +18,7 @@ from peewee import fn
 
 from tui.domain.config import NOTIFY_CONTACT_ROLE
 from tui.domain.context import Context
+from tui.domain.dialect import same_text
 from tui.domain.errors import ClientbookError, NotFound, ValidationError
 from tui.domain.mail import format_time
 from tui.domain.models import (
@@ -96,7 +97,7 @@ def _machine(equipment_id: int | None, serial: str | None) -> Equipment:
         if machine is None:
             raise NotFound(_("machine"), equipment_id)
         return machine
-    machine = Equipment.get_or_none(Equipment.serial == (serial or "").strip())
+    machine = Equipment.get_or_none(same_text(Equipment.serial, (serial or "").strip()))
     if machine is None:
         raise ValidationError({"serial": _("No machine has the serial number {serial}.").format(
             serial=quoted(serial, LIMITS["serial"]))})

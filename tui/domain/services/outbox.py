@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from peewee import fn
 
 from tui.domain.context import Context
+from tui.domain.dialect import same_text
 from tui.domain.mail import (
     SmtpSettings,
     build_message,
@@ -84,7 +85,7 @@ def list_notifications(ctx: Context, *, status: str | None = None, limit: int = 
     require(ctx.actor, "notify.send")
     query = Notification.select()
     if status is not None:
-        query = query.where(Notification.status == status)
+        query = query.where(same_text(Notification.status, status))
     total = query.count()
     rows = list(query.order_by(Notification.created_at.desc(), Notification.id.desc())
                 .limit(limit).offset(offset))

@@ -7,6 +7,7 @@ import re
 from tui.domain.config import Config
 from tui.domain.context import Actor, Context
 from tui.domain.database import ClientbookDatabase
+from tui.domain.dialect import same_text
 from tui.domain.errors import IdentityRefused, NotFound, ValidationError
 from tui.domain.permissions import require
 from tui.domain.models import AuditEvent, User
@@ -19,7 +20,7 @@ LOGIN_PATTERN = re.compile(r"^[a-z_][a-z0-9_.-]*\$?$", re.IGNORECASE)  # POSIX-i
 
 def resolve_actor(config: Config, login: str) -> Actor:
     """Map a login to the actor it acts as in the open database, or refuse it with the reason."""
-    user = User.get_or_none(User.login == login)
+    user = User.get_or_none(same_text(User.login, login))
     if user is None:
         if config.unknown_logins == "refuse" or config.default_role is None:
             raise IdentityRefused(
@@ -87,7 +88,7 @@ def list_users(ctx: Context) -> list[User]:
 
 
 def _get(login: str) -> User:
-    user = User.get_or_none(User.login == login)
+    user = User.get_or_none(same_text(User.login, login))
     if user is None:
         raise NotFound(_("user"), quoted(login, LIMITS["login"], bare=True))
     return user
