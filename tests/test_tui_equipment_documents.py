@@ -354,7 +354,7 @@ async def test_add_a_document_stores_the_file(app_for, make_customer, contract, 
         stored = document_service.document_file(admin, document.id)
         assert stored.read_bytes() == contract.read_bytes()
         assert rows(app, "#documents-table") == [
-            ["Contract", "Rental contract", "contract 2024.pdf", "1.4 kB", "2031-01-15"]]
+            ["Contract", "Rental contract", "contract 2024.pdf", "1.4 kB", "1/15/2031"]]  # en_US
 
 
 async def test_missing_file_is_reported_beside_the_path(app_for, make_customer, tmp_path):
@@ -372,7 +372,7 @@ async def test_missing_file_is_reported_beside_the_path(app_for, make_customer, 
         assert app.screen is dialog  # stays open, nothing typed is lost
         assert "nope.pdf" in error_beside(app, "file")
         assert error_beside(app, "title")  # required
-        assert "YYYY-MM-DD" in error_beside(app, "reminder_on")
+        assert "Write the date as 11/23/2026." in error_beside(app, "reminder_on")
         assert AdminDocument.select().count() == 0
         await pilot.press("escape")
         await pilot.pause()
@@ -430,7 +430,7 @@ async def test_edit_title_and_reminder(app_for, two_documents):
         assert (saved.title, saved.reminder_on, saved.version) == (
             "Insurance 2025", date(2030, 2, 1), 2)
         assert rows(app, "#documents-table")[1][1:] == [
-            "Insurance 2025", "contract 2024.pdf", "1.4 kB", "2030-02-01"]
+            "Insurance 2025", "contract 2024.pdf", "1.4 kB", "2/1/2030"]
 
 
 async def test_export_copies_the_file(app_for, two_documents, tmp_path, contract):

@@ -140,9 +140,9 @@ async def test_new_estimate_with_two_lines_is_saved_and_reopened(app_for, lyon, 
         await add_line(pilot, "Crane, 3 days", "3", "1250,50")
         await add_line(pilot, "Transport", "1", "400")
         assert [row[1:] for row in rows(estimate, "#estimate-lines")] == [
-            ["Crane, 3 days", "3", "1,250.50 EUR", "3,751.50 EUR"],
-            ["Transport", "1", "400.00 EUR", "400.00 EUR"]]
-        assert text(estimate, "#estimate-total") == "Total 4,151.50 EUR"
+            ["Crane, 3 days", "3", "€1,250.50", "€3,751.50"],
+            ["Transport", "1", "€400.00", "€400.00"]]
+        assert text(estimate, "#estimate-total") == "Total €4,151.50"
         assert "not saved" in text(estimate, "#estimate-hint")
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -159,13 +159,14 @@ async def test_new_estimate_with_two_lines_is_saved_and_reopened(app_for, lyon, 
         screen = await on_screen(pilot, EstimatesScreen)
         listed = rows(screen, "#estimates")
         assert listed == [[stored.number, "Bâtir Lyon SARL", "Crane hire", "Draft",
-                           "4,151.50 EUR"]]
-        assert f"dated {stored.issued_on.isoformat()}" in text(screen, "#estimates-status-line")
+                           "€4,151.50"]]
+        day = stored.issued_on  # today, in the operator's locale (en_US): month/day/year
+        assert f"dated {day.month}/{day.day}/{day.year}" in text(screen, "#estimates-status-line")
         await pilot.press("enter")  # reopened from the list
         again = await on_screen(pilot, EstimateScreen)
         assert again.query_one("#estimate-title", Input).value == "Crane hire"
         assert len(rows(again, "#estimate-lines")) == 2
-        assert text(again, "#estimate-total") == "Total 4,151.50 EUR"
+        assert text(again, "#estimate-total") == "Total €4,151.50"
         assert not again.dirty
 
 
@@ -177,7 +178,7 @@ async def test_leaving_with_unsaved_changes_asks_first(app_for, lyon, admin):
         app.push_screen(EstimateScreen(stored.id))
         screen = await on_screen(pilot, EstimateScreen)
         await pilot.press("d")  # delete line 1, kept on screen until Ctrl+S
-        assert text(screen, "#estimate-total") == "Total 400.00 EUR"
+        assert text(screen, "#estimate-total") == "Total €400.00"
         await pilot.press("escape")
         await on_screen(pilot, ConfirmDialog)
         await pilot.press("escape")  # keep editing
@@ -212,7 +213,7 @@ async def test_line_dialog_shows_the_services_messages_under_the_fields(app_for,
         dialog.query_one("#line-quantity", Input).value = "2.5"
         dialog.query_one("#line-unit-price", Input).value = "10"
         await pilot.pause()
-        assert text(dialog, "#line-amount") == "Amount: 25.00 EUR"
+        assert text(dialog, "#line-amount") == "Amount: €25.00"
         await pilot.press("escape")
         screen = await on_screen(pilot, EstimateScreen)
         assert len(rows(screen, "#estimate-lines")) == 2
@@ -235,7 +236,7 @@ async def test_a_stale_save_opens_the_conflict_dialog(app_for, lyon, admin):
         dialog = await on_screen(pilot, ConflictDialog)
         assert dialog.changed_keys == ["title", "lines", "total"]
         assert dialog.theirs["title"] == "Crane hire, theirs"
-        assert dialog.yours["total"] == "4,151.50 EUR" and dialog.theirs["total"] == "100.00 EUR"
+        assert dialog.yours["total"] == "€4,151.50" and dialog.theirs["total"] == "€100.00"
         assert "mette saved this estimate" in dialog.explanation
         assert Estimate.get().title == "Crane hire, theirs"  # nothing of mine yet
         await pilot.press("o")  # overwrite with mine, knowingly
@@ -279,7 +280,7 @@ async def test_estimates_screen_searches_filters_and_deletes(app_for, lyon, nord
         assert [row[0] for row in rows(screen, "#estimates")] == [
             second.number, first.number, third.number]  # newest first
         assert [row[4] for row in rows(screen, "#estimates")] == [
-            "1,800.00 DKK", "4,151.50 EUR", "100.00 DKK"]
+            "DKK\u00a01,800.00", "€4,151.50", "DKK\u00a0100.00"]
         await pilot.press("f")  # status filter: open (draft and sent)
         await settle(pilot)
         assert screen.query_one("#estimates-status", Select).value == "open"
@@ -291,7 +292,7 @@ async def test_estimates_screen_searches_filters_and_deletes(app_for, lyon, nord
         assert isinstance(screen.focused, DataTable)
         await pilot.press("d")
         confirm = await on_screen(pilot, ConfirmDialog)
-        assert "Scissor lifts for Nordic Lifting A/S, 1,800.00 DKK" in confirm.body
+        assert "Scissor lifts for Nordic Lifting A/S, DKK\u00a01,800.00" in confirm.body
         await pilot.press("y")
         await on_screen(pilot, EstimatesScreen)
         assert not Estimate.select().where(Estimate.id == second.id).exists()
@@ -395,7 +396,7 @@ async def test_customer_tab_lists_and_starts_an_estimate_for_that_customer(app_f
         await pilot.press("5")
         await settle(pilot)
         assert rows(customer, "#customer-estimates-table") == [
-            [mine.number, "2026-03-14", "Crane hire", "Draft", "4,151.50 EUR"]]
+            [mine.number, "3/14/2026", "Crane hire", "Draft", "€4,151.50"]]
         await pilot.press("n")
         estimate = await on_screen(pilot, EstimateScreen)
         assert not any(isinstance(s, PickCustomerDialog) for s in app.screen_stack)

@@ -407,7 +407,9 @@ async def test_record_an_event_from_the_dialog(app_for, fleet):
         await settle(pilot)
         dialog = app.screen
         assert isinstance(dialog, EventFormDialog)
-        assert dialog.query_one("#event-time", Input).value.endswith("Z")
+        now = utcnow()  # shown in the operator's locale (en_US), UTC
+        assert dialog.query_one("#event-time", Input).value.startswith(
+            f"{now.month}/{now.day}/{now.year} ")
         await pilot.press("ctrl+s")  # no type chosen: the service says so under the field
         await settle(pilot)
         assert app.screen is dialog and field_error(app, "type")
@@ -436,7 +438,8 @@ async def test_record_an_event_from_the_dialog(app_for, fleet):
         assert column(app, "#machine-events", 2) == ["Hydraulic leak\nat the boom"]
         assert column(app, "#machine-events", 3) == ["Nordic Lifting A/S"]
         assert column(app, "#machine-events", 4) == ["2"]
-        assert column(app, "#machine-events", 0) == [moment.strftime("%Y-%m-%d %H:%M")]
+        assert column(app, "#machine-events", 0) == [
+            f"{moment.month}/{moment.day}/{moment.year} {moment:%H:%M}"]  # en_US
 
 
 async def test_an_event_on_a_free_machine_says_why_nobody_hears(app_for, fleet):

@@ -145,10 +145,10 @@ async def test_create_a_project_with_its_three_contacts(app_for, granit, make_cu
                 for place in ("submission", "billing", "execution")] == [
             "Mette Bid", "Lars Money", "Søren Site"]
         assert "Project Harbour bridge saved." in messages(app)
-        assert rows(screen, "#projects") == [["Harbour bridge", "Granit Byg A/S", "2026-04-01",
-                                              "1,250,000.00 DKK", "Open"]]
+        assert rows(screen, "#projects") == [["Harbour bridge", "Granit Byg A/S", "4/1/2026",
+                                              "DKK\u00a01,250,000.00", "Open"]]  # en_US
         detail = text(screen, "#projects-detail")
-        assert "Starts 2026-05-01 · ends 2026-09-30" in detail
+        assert "Starts 5/1/2026 · ends 9/30/2026" in detail
         assert "Submission: Mette Bid · Billing: Lars Money · Execution: Søren Site" in detail
 
 
@@ -186,7 +186,7 @@ async def test_closed_project_refuses_changes_until_reopened(app_for, bridge):
         assert [row[0] for row in rows(screen, "#projects")] == ["Harbour bridge"]
         await pilot.press("e")
         form = await on_screen(pilot, ProjectFormDialog)
-        assert form.query_one("#project-budget", Input).value == "1250000.00"
+        assert form.query_one("#project-budget", Input).value == "1,250,000.00"  # en_US
         form.query_one("#project-name", Input).value = "Harbour bridge, phase 2"
         await pilot.press("ctrl+s")
         await on_screen(pilot, ProjectsScreen)
@@ -308,8 +308,8 @@ async def test_report_shows_the_known_figures_by_group_and_segment(app_for, data
         app.push_screen(ReportScreen())
         screen = await on_screen(pilot, ReportScreen)
         assert rows(screen, "#report-table") == [
-            ["North", "2", "3", "3", "3", "300.00 DKK\n150.00 EUR"],
-            ["South", "1", "2", "2", "2", "150.00 EUR"],
+            ["North", "2", "3", "3", "3", "DKK\u00a0300.00\n€150.00"],  # en_US
+            ["South", "1", "2", "2", "2", "€150.00"],
             ["(no group)", "1", "0", "0", "0", "—"]]
         shown = screen_text(app)
         assert "A customer in several groups counts in each of them." in shown
@@ -320,17 +320,17 @@ async def test_report_shows_the_known_figures_by_group_and_segment(app_for, data
         assert "Open estimates, DKK per group" in screen_text(app)
         await pilot.press("m")
         assert chart_lines(screen_text(app), ("North", "South", "(no group)")) == [
-            ("North", "█" * 40, "150.00 EUR"), ("South", "█" * 40, "150.00 EUR"),
+            ("North", "█" * 40, "€150.00"), ("South", "█" * 40, "€150.00"),
             ("(no group)", "", "0")]
         await pilot.press("s")  # by segment: every customer once, so a total row
         await settle(pilot)
         assert rows(screen, "#report-table") == [
-            ["Dealer", "2", "3", "3", "3", "300.00 DKK\n150.00 EUR"],
+            ["Dealer", "2", "3", "3", "3", "DKK\u00a0300.00\n€150.00"],
             ["Service provider", "0", "0", "0", "0", "—"],
             ["Rental company", "0", "0", "0", "0", "—"],
             ["Contractor", "1", "0", "0", "0", "—"],
             ["Other", "0", "0", "0", "0", "—"],
-            ["All segments", "3", "3", "3", "3", "300.00 DKK\n150.00 EUR"]]
+            ["All segments", "3", "3", "3", "3", "DKK\u00a0300.00\n€150.00"]]
         assert "Open estimates, EUR per segment" in screen_text(app)  # the measure stays
         assert {"by('group')", "cycle_measure", "back"} <= offered(app)
         assert "by('segment')" not in offered(app)  # the one shown is not offered again

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import copy
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -138,6 +138,22 @@ def date_example(locale: str | None = None) -> str:
     return format_date(EXAMPLE_DAY, locale)
 
 
+def format_moment(value: object, locale: str | None = None) -> str:
+    """``format_datetime`` of a datetime or of the ISO text a snapshot holds (an audit
+    record, a conflict's "their version"); "" for None, other text as it is."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return format_datetime(value, locale) if isinstance(value, datetime) else ""
+
+
+def datetime_example(locale: str | None = None) -> str:
+    """The example date and time messages and placeholders show: 23/11/2026 14:30."""
+    return format_datetime(datetime.combine(EXAMPLE_DAY, time(14, 30)), locale)
+
+
 def _date_problem(text: str, name: str) -> FieldError:
     return FieldError(_("Not a date: {value}. Write the date as {example}.").format(
         value=quoted(text), example=date_example(name)))
@@ -198,9 +214,7 @@ def parse_datetime(text: object, locale: str | None = None) -> datetime:
         if moment is not None:
             return moment
     raise FieldError(_("Not a date and time: {value}. Write it as {example}.").format(
-        value=quoted(raw), example=format_datetime(datetime.combine(EXAMPLE_DAY,
-                                                                    datetime.min.time())
-                                                   .replace(hour=14, minute=30), name)))
+        value=quoted(raw), example=datetime_example(name)))
 
 
 def _read_datetime(text: str, name: str) -> datetime | None:
@@ -212,11 +226,11 @@ def _read_datetime(text: str, name: str) -> datetime | None:
             continue
         rest = body[split:]
         if not rest.strip():
-            return datetime.combine(day, datetime.min.time())
-        time = _TIME.fullmatch(rest)
-        if time is None:
+            return datetime.combine(day, time())
+        clock = _TIME.fullmatch(rest)
+        if clock is None:
             break
-        hour, minute, second = (int(part or 0) for part in time.groups())
+        hour, minute, second = (int(part or 0) for part in clock.groups())
         try:
             return datetime(day.year, day.month, day.day, hour, minute, second)
         except ValueError:

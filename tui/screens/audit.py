@@ -12,6 +12,7 @@ refuses (already restored, a lookalike exists) is shown, not raised.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, time
 from functools import partial
 
 from rich.text import Text
@@ -23,6 +24,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Select, Static
 
 from tui.domain.errors import ClientbookError, DuplicateWarning, ValidationError
+from tui.domain.locale_format import (date_example, format_datetime, format_number,
+                                      parse_date, parse_datetime)
+from tui.domain.validation import FieldError
 from tui.domain.services.audit import (
     AuditPage,
     AuditRow,
@@ -58,6 +62,29 @@ def kinds() -> dict[str, tuple[str, str | None, str | None]]:
         "group": (_("Groups"), "group", None),
         "user": (_("Users"), "user", None),
     }
+
+
+def read_since(text: str) -> datetime | None:
+    """The "since" filter as typed in the operator's locale: a date (11/23/2026 in US
+    English), a date and time (11/23/2026 14:30), or ISO 8601; None when empty.
+    ValidationError naming the filter when it is neither."""
+    if not text:
+        return None
+    try:
+        return parse_datetime(text)
+    except FieldError:
+        try:
+            return datetime.combine(parse_date(text), time())
+        except FieldError as problem:  # the date's message: what a filter usually holds
+            raise ValidationError({"since": problem.message}) from None
+
+
+def readable_since(text: str) -> bool:
+    try:
+        read_since(text)
+    except ValidationError:
+        return False
+    return True
 
 
 class AuditTable(PagedTable):
@@ -96,7 +123,8 @@ class AuditScreen(TranslatedBindings, Screen):
             yield Input(str(self.initial_customer or ""), placeholder=_("Customer #"),
                         restrict=r"#?[0-9]*", id="audit-customer", compact=True)
             yield Select([], prompt=_("All users"), id="audit-user", compact=True)
-            yield Input(placeholder=_("Since YYYY-MM-DD"), id="audit-since", compact=True)
+            yield Input(placeholder=_("Since {example}").format(example=date_example()),
+                        id="audit-since", compact=True)
             yield Select([(label, key) for key, (label, _e, _a) in kinds().items()],
                          value="all", allow_blank=False, id="audit-kind", compact=True)
         yield AuditTable(id="audit-table", cursor_type="row", zebra_stripes=True)
@@ -130,7 +158,7 @@ class AuditScreen(TranslatedBindings, Screen):
                 value=customer)})
         return {"customer_id": int(customer) if customer else None,
                 "user": None if user is Select.NULL else str(user),
-                "since": since or None, "entity": entity, "action": action}
+                "since": read_since(since), "entity": entity, "action": action}
 
     # -- loading ---------------------------------------------------------------------------
     def reload(self, *, keep_cursor: bool = True) -> None:
@@ -220,11 +248,13 @@ class AuditScreen(TranslatedBindings, Screen):
             status.update(_("No change matches."))
         else:
             status.update(_("{first}–{last} of {total} · Enter shows the fields").format(
-                first=page.offset + 1, last=page.offset + len(page.rows), total=page.total))
+                first=format_number(page.offset + 1),
+                last=format_number(page.offset + len(page.rows)),
+                total=format_number(page.total)))
         self.refresh_bindings()
 
     def cells(self, row: AuditRow) -> tuple[Text, ...]:
-        when = Text(row.at.strftime("%Y-%m-%d %H:%M"))
+        when = Text(format_datetime(row.at))  # UTC, as stored
         when.append("\n#{id}".format(id=row.id), style="dim")
         what = Text(row.summary, style="bold red" if row.is_customer_deletion else "")
         if row.is_customer_deletion and row.restored_in is not None:
@@ -262,7 +292,9 @@ class AuditScreen(TranslatedBindings, Screen):
     @on(Input.Changed, "#audit-since")
     def _since_changed(self, event: Input.Changed) -> None:
         text = event.value.strip()
-        if not text or len(text) >= 10:  # half a date is not worth an error while typing
+        # half a date is not worth an error while typing: reload once it reads as a date,
+        # or is as long as one and so worth saying what is wrong with it
+        if not text or len(text) >= len(date_example()) or readable_since(text):
             self.filters_changed()
 
     @on(Input.Submitted)

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Select, Static
 
 from tui.domain.errors import ClientbookError
+from tui.domain.locale_format import format_number
 from tui.domain.services.equipment import (
     FLEET_SORTS,
     FleetPage,
@@ -190,7 +191,8 @@ class EquipmentRegisterScreen(TranslatedBindings, MachineEditing, Screen):
                 return _("No machines yet: press a to add one.")
             return _("No machines yet.")
         return _("{first}–{last} of {total} · sorted by {sort} (s) · Enter opens").format(
-            first=page.offset + 1, last=page.offset + len(page.rows), total=f"{page.total:,}",
+            first=format_number(page.offset + 1),
+            last=format_number(page.offset + len(page.rows)), total=format_number(page.total),
             sort=_(SORT_LABELS[self.sort]))
 
     def cursor_row(self) -> FleetRow | None:

@@ -21,13 +21,15 @@ from textual.widgets import DataTable, Header, Input, Select, Static
 
 from tui.domain import models
 from tui.domain.errors import ClientbookError, Conflict, ValidationError
+from tui.domain.locale_format import date_example, format_date, format_moment, parse_date
 from tui.domain.models import Estimate
 from tui.domain.services.customers import get_customer
 from tui.domain.services.estimates import (COPIED_FIELDS, STATUSES, EstimateDraft, LineDraft,
                                            create_estimate, customer_copy, estimate_lines,
                                            format_amount, get_estimate, set_status,
                                            status_label, update_estimate)
-from tui.i18n import N_, _, current_language, ngettext
+from tui.domain.validation import FieldError
+from tui.i18n import N_, _, ngettext
 from tui.bindings import TranslatedBindings
 from tui.lock_wait import waits_for_lock
 from tui.widgets.address_fields import FieldRow, show_field_errors
@@ -44,6 +46,17 @@ EDITING = ("save", "choose_customer", "new_customer", "add_line", "edit_line", "
            "status")
 FIELD_LABELS = {"title": N_("Title"), "issued_on": N_("Date"), "customer": N_("Customer"),
                 "lines": N_("Lines"), "total": N_("Total")}
+
+
+def shown_date(value: object) -> str:
+    """A date (or the ISO text a snapshot holds) in the operator's locale; what was typed
+    and cannot be read, as it was typed."""
+    if value in (None, ""):
+        return ""
+    try:
+        return format_date(parse_date(value))
+    except FieldError:
+        return str(value)
 
 
 class EstimateScreen(TranslatedBindings, ProposalExport, Screen):
@@ -91,7 +104,8 @@ class EstimateScreen(TranslatedBindings, ProposalExport, Screen):
             yield FieldRow(_("Title"), Input(id="estimate-title", compact=True),
                            field="title", required=True, id="estimate-title-row")
             yield FieldRow(_("Date"), Input(id="estimate-date", compact=True, max_length=10,
-                                            placeholder=_("YYYY-MM-DD")),
+                                            placeholder=_("e.g. {example}").format(
+                                                example=date_example())),
                            field="issued_on", id="estimate-date-row")
         yield CustomerBlock(id="estimate-customer")
         yield EstimateLinesTable(id="estimate-lines", cursor_type="row", zebra_stripes=True)
@@ -111,7 +125,7 @@ class EstimateScreen(TranslatedBindings, ProposalExport, Screen):
     def start_new(self) -> None:
         self.title = _("New estimate")
         self.currency = self.app.ctx.config.defaults.currency
-        self.query_one("#estimate-date", Input).value = models.utcnow().date().isoformat()
+        self.query_one("#estimate-date", Input).value = format_date(models.utcnow().date())
         if self.preset_customer is not None:
             self.use_customer(self.preset_customer)
         self.saved = self.current_draft()
@@ -148,7 +162,7 @@ class EstimateScreen(TranslatedBindings, ProposalExport, Screen):
         self.copy = {name: getattr(estimate, name) for name in COPIED_FIELDS}
         self.lines = [LineDraft.from_line(line, estimate.currency) for line in stored]
         self.query_one("#estimate-title", Input).value = estimate.title
-        self.query_one("#estimate-date", Input).value = estimate.issued_on.isoformat()
+        self.query_one("#estimate-date", Input).value = format_date(estimate.issued_on)
         self.title = _("Estimate {number}").format(number=estimate.number)
         self.saved = self.current_draft()
         self.show_errors({})
@@ -185,7 +199,7 @@ class EstimateScreen(TranslatedBindings, ProposalExport, Screen):
         total, self.line_problems = self.query_one(EstimateLinesTable).show(
             self.lines, self.currency, cursor)
         self.query_one("#estimate-total", Static).update(Text(_("Total {amount}").format(
-            amount=format_amount(total, self.currency, current_language())), style="bold"))
+            amount=format_amount(total, self.currency)), style="bold"))
         self.show_hint()
         self.refresh_bindings()
 
@@ -389,7 +403,7 @@ class EstimateScreen(TranslatedBindings, ProposalExport, Screen):
         message = _("{who} saved this estimate at {when} UTC while you were editing. Nothing "
                     "of yours is saved yet.").format(
             who=stored.get("updated_by") or _("Someone"),
-            when=str(stored.get("updated_at") or "")[:16].replace("T", " "))
+            when=format_moment(stored.get("updated_at")))
 
         def chosen(choice: str | None) -> None:
             if choice == RELOAD:
@@ -409,12 +423,11 @@ class EstimateScreen(TranslatedBindings, ProposalExport, Screen):
         amounts, _problems = price_lines(lines, currency)
         if total is None:
             total = sum(amount for amount in amounts if amount is not None)
-        language = current_language()
-        return {"title": str(title or ""), "issued_on": str(issued_on or ""),
+        return {"title": str(title or ""), "issued_on": shown_date(issued_on),
                 "customer": str(customer or ""),
                 "lines": "\n".join(f"{line.quantity} × {line.description.splitlines()[0]}"
                                    f" @ {line.unit_price}" for line in lines if line.description),
-                "total": format_amount(total, currency, language)}
+                "total": format_amount(total, currency)}
 
     # -- keys and leaving --------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

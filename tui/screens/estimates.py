@@ -21,7 +21,8 @@ from textual.widgets import DataTable, Header, Input, Select, Static
 from tui.domain.errors import ClientbookError
 from tui.domain.services.estimates import (STATUSES, EstimatePage, EstimateRow, delete_estimate,
                                            format_amount, search_estimates, status_label)
-from tui.i18n import N_, _, current_language
+from tui.domain.locale_format import format_date, format_number
+from tui.i18n import N_, _
 from tui.bindings import TranslatedBindings
 from tui.lock_wait import waits_for_lock
 from tui.widgets.confirm import ConfirmDialog
@@ -130,7 +131,6 @@ class EstimatesScreen(TranslatedBindings, Screen):
 
     def show_page(self, page: EstimatePage) -> None:
         self.page = page
-        language = current_language()
         table = self.query_one(EstimateTable)
         table.clear()
         for row in page.rows:
@@ -138,7 +138,7 @@ class EstimatesScreen(TranslatedBindings, Screen):
             if row.customer_id is None:  # the customer was deleted; the copy stays
                 customer.stylize("italic dim")
             table.add_row(Text(row.number), customer, Text(row.title), status_text(row.status),
-                          Text(format_amount(row.total_minor, row.currency, language),
+                          Text(format_amount(row.total_minor, row.currency),
                                justify="right"), key=str(row.id))
         if page.rows:
             wanted, last = self._cursor_after_load, len(page.rows) - 1
@@ -161,11 +161,12 @@ class EstimatesScreen(TranslatedBindings, Screen):
                 text = _("No estimates yet.")
         else:
             text = _("{first}–{last} of {total} · {status} (f)").format(
-                first=page.offset + 1, last=page.offset + len(page.rows),
-                total=f"{page.total:,}", status=filter_label(self.chosen_status()))
+                first=format_number(page.offset + 1),
+                last=format_number(page.offset + len(page.rows)),
+                total=format_number(page.total), status=filter_label(self.chosen_status()))
             row = self.cursor_row()
             if row is not None:
-                text += " · " + _("dated {date}").format(date=row.issued_on.isoformat())
+                text += " · " + _("dated {date}").format(date=format_date(row.issued_on))
                 if row.customer_id is None:
                     text += " · " + _("customer deleted")
         self.query_one("#estimates-status-line", Static).update(text)
@@ -280,7 +281,7 @@ class EstimatesScreen(TranslatedBindings, Screen):
                             markup=False)
             self.reload(keep_cursor=True)
 
-        total = format_amount(row.total_minor, row.currency, current_language())
+        total = format_amount(row.total_minor, row.currency)
         self.app.push_screen(ConfirmDialog(
             _("Delete estimate {number}?").format(number=row.number),
             _("{title} for {customer}, {total}. Its lines go with it and its number is not "

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from tui.domain.errors import ClientbookError
+from tui.domain.locale_format import format_datetime
 from tui.domain.imports import UndoRefused, UndoReport, list_jobs, undo_import
 from tui.domain.imports.report import ENTITY_LABELS
 from tui.domain.models import ImportJob
@@ -186,7 +187,7 @@ class ImportJobsScreen(TranslatedBindings, UndoJobs, Screen):
 
     @staticmethod
     def cells(job: ImportJob) -> tuple[Text, ...]:
-        started = Text(job.started_at.strftime("%Y-%m-%d %H:%M"))
+        started = Text(format_datetime(job.started_at))  # UTC, as stored
         started.append("\n" + job.started_by, style="dim")
         file = Text(Path(job.file_name).name)
         how = kind_label(job.kind)

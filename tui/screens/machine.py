@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 
 from tui.domain.errors import ClientbookError
+from tui.domain.locale_format import format_date, format_datetime
 from tui.domain.services.equipment import (
     assignment_history,
     current_assignment,
@@ -30,9 +31,11 @@ from tui.widgets.footer import KeysFooter
 from tui.widgets.permitted import permitted
 
 
-def utc(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
-    """Stored timestamps are naive UTC: shown as they are."""
-    return "" if moment is None else moment.strftime(pattern)
+def utc(moment: datetime | None, *, date_only: bool = False) -> str:
+    """Stored timestamps are naive UTC: shown as they are, in the operator's locale."""
+    if moment is None:
+        return ""
+    return format_date(moment.date()) if date_only else format_datetime(moment)
 
 
 def when_and_who(moment: datetime | None, login: str | None) -> Text:
@@ -123,12 +126,12 @@ class MachineScreen(TranslatedBindings, MachineEditing, Screen):
                     style="dim")
         text.append("\n")
         if machine.retired_at is not None:
-            text.append(_("Retired on {date}").format(date=utc(machine.retired_at, "%Y-%m-%d")),
+            text.append(_("Retired on {date}").format(date=utc(machine.retired_at, date_only=True)),
                         style="italic")
         elif self.holding is not None:
             text.append(_("Held by {customer} since {date}").format(
                 customer=self.holding.customer_name,
-                date=utc(self.holding.assigned_at, "%Y-%m-%d")), style="bold")
+                date=utc(self.holding.assigned_at, date_only=True)), style="bold")
         else:
             text.append(_("Unassigned"))
         return text
@@ -208,7 +211,7 @@ class MachineScreen(TranslatedBindings, MachineEditing, Screen):
             return
         ctx = self.app.ctx
 
-        def submit(kind: str, occurred_at: str, message: str):
+        def submit(kind: str, occurred_at: datetime, message: str):
             return record_event(ctx, type=kind, message=message, equipment_id=self.equipment_id,
                                 occurred_at=occurred_at, source="tui")
 

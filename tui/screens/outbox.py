@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, ProgressBar, Select, Static
 
 from tui.domain.errors import ClientbookError
+from tui.domain.locale_format import format_datetime, format_number
 from tui.domain.mail import not_configured_reason, smtp_settings
 from tui.domain.models import Notification
 from tui.domain.services.outbox import (STATUSES, OutboxPage, SendReport, list_notifications,
@@ -161,19 +162,19 @@ class OutboxScreen(TranslatedBindings, Screen):
         self._cursor_after_load = None
         self.query_one("#outbox-counts", Static).update(
             _("Pending {pending} · Sending {sending} · Sent {sent} · Failed {failed}").format(
-                **{status: counts.get(status, 0) for status in STATUSES}))
+                **{status: format_number(counts.get(status, 0)) for status in STATUSES}))
         self._update_status()
         self.refresh_bindings()
 
     def cells(self, row: Notification) -> tuple[Text, ...]:
-        created = Text(row.created_at.strftime("%Y-%m-%d %H:%M"))
+        created = Text(format_datetime(row.created_at))  # UTC, as stored
         created.append("\n" + kind_label(row.kind), style="dim")
         recipient = Text(row.recipient_name or row.recipient_email)
         recipient.append("\n" + row.recipient_email, style="dim")
         subject = Text(row.subject)
         if row.status == "sent" and row.sent_at:
             subject.append("\n" + _("sent {when}").format(
-                when=row.sent_at.strftime("%Y-%m-%d %H:%M")), style="dim")
+                when=format_datetime(row.sent_at)), style="dim")
         elif row.last_error:
             subject.append("\n" + " ".join(row.last_error.split()),
                            style="red" if row.status == "failed" else "yellow")
@@ -196,7 +197,8 @@ class OutboxScreen(TranslatedBindings, Screen):
                         status=status_label(self.status_filter)))
         else:
             text = _("{first}–{last} of {total}").format(
-                first=page.offset + 1, last=page.offset + len(page.rows), total=page.total)
+                first=format_number(page.offset + 1),
+                last=format_number(page.offset + len(page.rows)), total=format_number(page.total))
             if self.marked:
                 text += " · " + ngettext("{count} marked", "{count} marked",
                                          len(self.marked)).format(count=len(self.marked))

@@ -11,6 +11,7 @@ refusal is told at once rather than after typing in a form.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from functools import partial
 
 from rich.text import Text
@@ -22,7 +23,8 @@ from textual.widgets import DataTable, Header, Input, Static
 
 from tui.domain.errors import ClientbookError
 from tui.domain.services.customers import get_customer
-from tui.domain.services.estimates import format_amount
+from tui.domain.locale_format import format_date, format_number
+from tui.domain.services.estimates import format_amount, minor_to_field
 from tui.domain.services.projects import (CONTACT_PLACES, ProjectClosed, ProjectDraft,
                                           ProjectPage, ProjectRow, close_project,
                                           contacts_for_project, create_project, delete_project,
@@ -49,7 +51,8 @@ def filter_label(state: str | None) -> str:
 
 
 def day(value) -> str:
-    return "" if value is None else value.isoformat()
+    """A date in the operator's locale ("" for none)."""
+    return "" if value is None else format_date(value)
 
 
 class ProjectTable(PagedTable):
@@ -132,12 +135,11 @@ class ProjectsScreen(TranslatedBindings, Screen):
 
     def show_page(self, page: ProjectPage) -> None:
         self.page = page
-        language = current_language()
         table = self.query_one(ProjectTable)
         table.clear()
         for row in page.rows:
             budget = ("" if row.budget_minor is None
-                      else format_amount(row.budget_minor, row.currency, language))
+                      else format_amount(row.budget_minor, row.currency))
             table.add_row(Text(row.name), Text(row.customer_name),
                           Text(day(row.submission_deadline)), Text(budget, justify="right"),
                           Text(state_label(row.state), style="dim" if row.closed else ""),
@@ -160,8 +162,9 @@ class ProjectsScreen(TranslatedBindings, Screen):
                 text += " " + _("s shows other states.")
         else:
             text = _("{first}–{last} of {total} · {state} (s)").format(
-                first=page.offset + 1, last=page.offset + len(page.rows),
-                total=f"{page.total:,}", state=filter_label(self.state))
+                first=format_number(page.offset + 1),
+                last=format_number(page.offset + len(page.rows)),
+                total=format_number(page.total), state=filter_label(self.state))
         self.query_one("#projects-status", Static).update(text)
         self.query_one("#projects-detail", Static).update(self.detail_text(self.cursor_row()))
         self.refresh_bindings()
@@ -313,7 +316,15 @@ class ProjectsScreen(TranslatedBindings, Screen):
         self.open_form(_("Project {name}").format(name=project.name), project.customer_id,
                        project.currency,
                        partial(update_project, self.app.ctx, project.id, project.version),
-                       ProjectDraft.from_project(project))
+                       self.draft_of(project))
+
+    @staticmethod
+    def draft_of(project) -> ProjectDraft:
+        """The project as the form shows it: the budget in the operator's locale."""
+        draft = ProjectDraft.from_project(project)
+        if project.budget_minor is None:
+            return draft
+        return replace(draft, budget=minor_to_field(project.budget_minor, project.currency))
 
     def action_close(self) -> None:
         self._set_state(close_project, _("Project {name} closed."))

@@ -22,9 +22,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from tui.domain.errors import ClientbookError
-from tui.domain.services.estimates import format_amount
+from tui.domain.locale_format import format_amount, format_number
 from tui.domain.services.reports import REQUIRED, ReportRow, report_by
-from tui.i18n import N_, _, current_language
+from tui.i18n import N_, _
 from tui.bindings import TranslatedBindings
 from tui.widgets.footer import KeysFooter
 
@@ -54,8 +54,9 @@ def bar(value: int, largest: int, width: int = BAR_WIDTH) -> str:
     return "█" * (eighths // 8) + (EIGHTHS[eighths % 8] if eighths % 8 else "")
 
 
-def totals_text(totals: dict[str, int], language: str) -> str:
-    return "\n".join(format_amount(minor, currency, language)
+def totals_text(totals: dict[str, int], locale: str | None = None) -> str:
+    """One amount a line, per currency, in ``locale`` (None: the operator's)."""
+    return "\n".join(format_amount(minor, currency, locale)
                      for currency, minor in sorted(totals.items()))
 
 
@@ -128,22 +129,21 @@ class ReportScreen(TranslatedBindings, Screen):
         self.rows = rows
         if self.measure not in self.measures():
             self.measure = "customers"
-        language = current_language()
         self.columns()
         table = self.query_one("#report-table", DataTable)
         for row in rows:
             label = Text(row.label, style="italic" if row.key is None else "")
-            totals = totals_text(row.open_estimates_total, language)
-            table.add_row(label, *(Text(str(value), justify="right") for value in (
+            totals = totals_text(row.open_estimates_total)
+            table.add_row(label, *(Text(format_number(value), justify="right") for value in (
                 row.customers, row.contacts, row.assigned_machines, row.open_estimates)),
                 Text(totals or "—", justify="right"),
                 height=max(1, len(row.open_estimates_total)), key=str(row.key))
-        self.show_totals(rows, language)
+        self.show_totals(rows)
         self.show_heading()
         self.show_chart()
         self.refresh_bindings()
 
-    def show_totals(self, rows: list[ReportRow], language: str) -> None:
+    def show_totals(self, rows: list[ReportRow]) -> None:
         note = self.query_one("#report-note", Static)
         note.display = self.dimension == "group"
         if self.dimension == "group":
@@ -156,9 +156,10 @@ class ReportScreen(TranslatedBindings, Screen):
                 totals[currency] = totals.get(currency, 0) + minor
         table = self.query_one("#report-table", DataTable)
         table.add_row(Text(_("All segments"), style="bold"), *(
-            Text(str(sum(getattr(row, name) for row in rows)), justify="right", style="bold")
+            Text(format_number(sum(getattr(row, name) for row in rows)), justify="right",
+                 style="bold")
             for name in (*COUNTS, "open_estimates")),
-            Text(totals_text(totals, language) or "—", justify="right", style="bold"),
+            Text(totals_text(totals) or "—", justify="right", style="bold"),
             height=max(1, len(totals)), key="total")
 
     def show_heading(self) -> None:
@@ -168,13 +169,12 @@ class ReportScreen(TranslatedBindings, Screen):
 
     def show_chart(self) -> None:
         rows = self.rows or []
-        language = current_language()
         if self.measure in COUNTS:
             values = [getattr(row, self.measure) for row in rows]
-            shown = [str(value) for value in values]
+            shown = [format_number(value) for value in values]
         else:
             values = [row.open_estimates_total.get(self.measure, 0) for row in rows]
-            shown = [format_amount(value, self.measure, language) if value else "0"
+            shown = [format_amount(value, self.measure) if value else "0"
                      for value in values]
         largest = max(values, default=0)
         chart = Table.grid(padding=(0, 1))

@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
+from tui.domain.locale_format import format_datetime
 from tui.domain.services.audit import AuditRow, DeletedCustomer
 from tui.i18n import N_, _
 from tui.bindings import TranslatedBindings
@@ -49,7 +50,7 @@ class AuditDetailDialog(TranslatedBindings, ModalScreen[bool]):
         with Vertical():
             yield Static(Text(row.summary), id="audit-detail-title")
             yield Static(Text(_("{when} UTC · by {login} · event #{id}").format(
-                when=row.at.strftime("%Y-%m-%d %H:%M"), login=row.login, id=row.id)),
+                when=format_datetime(row.at), login=row.login, id=row.id)),
                 id="audit-detail-facts")
             yield DataTable(id="audit-detail-changes", cursor_type="row", zebra_stripes=True)
             if self.state is not None:

@@ -3,7 +3,10 @@
 ``DocumentFormDialog`` is given a ``submit`` callable (the caller's service
 call); the service's validation errors are shown beside their fields and the
 dialog stays open, so nothing typed is lost. It dismisses with the saved
-``DocumentDraft``, or None when cancelled.
+``DocumentDraft``, or None when cancelled. The reminder is shown and typed in the
+operator's locale (23/11/2026 in French; ISO is read too) and handed to ``submit``
+as a date; one that cannot be read is told under its field (with the form in that locale),
+beside the service's other messages, and nothing is saved.
 
 ``ExportDialog`` asks where to copy a stored file; it checks the destination
 (folder exists, overwriting is confirmed) and dismisses with the target Path.
@@ -13,7 +16,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 from textual import on
@@ -24,6 +28,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from tui.domain.errors import ClientbookError, ValidationError
+from tui.domain.locale_format import date_example, format_date, parse_date
+from tui.domain.validation import FieldError
 from tui.i18n import N_, _
 from tui.bindings import TranslatedBindings
 from tui.lock_wait import waits_for_lock
@@ -38,7 +44,7 @@ class DocumentDraft:
     title: str = ""
     kind: str = ""
     path: str = ""  # of the file to store; only when adding
-    reminder_on: str = ""  # YYYY-MM-DD or empty
+    reminder_on: str | date = ""  # as typed (the operator's locale), a date, or empty
 
 
 class DocumentFormDialog(TranslatedBindings, ModalScreen[DocumentDraft | None]):
@@ -87,8 +93,10 @@ class DocumentFormDialog(TranslatedBindings, ModalScreen[DocumentDraft | None]):
             yield Static(id="error-file", classes="form-error", markup=False)
             with Horizontal(classes="form-row"):
                 yield Label(_("Reminder"))
-                yield Input(draft.reminder_on, id="form-reminder", placeholder=_("YYYY-MM-DD"),
-                            max_length=10)
+                reminder = draft.reminder_on
+                yield Input(format_date(reminder) if isinstance(reminder, date) else reminder,
+                            id="form-reminder", max_length=10,
+                            placeholder=_("e.g. {example}").format(example=date_example()))
             yield Static(id="error-reminder_on", classes="form-error", markup=False)
             yield Static(id="error-general", classes="form-error", markup=False)
             with Horizontal(classes="form-buttons"):
@@ -124,11 +132,19 @@ class DocumentFormDialog(TranslatedBindings, ModalScreen[DocumentDraft | None]):
 
     @waits_for_lock
     def action_save(self) -> None:
-        draft = self.current()
+        draft, unreadable = self.current(), None
+        try:
+            if draft.reminder_on:
+                draft = replace(draft, reminder_on=parse_date(draft.reminder_on))
+        except FieldError as problem:  # the service refuses it too, with the other fields
+            unreadable = problem.message
         try:
             self.submit(draft)
         except ValidationError as error:
-            self.show_errors(error.errors)
+            errors = dict(error.errors)
+            if unreadable:
+                errors["reminder_on"] = unreadable  # in the operator's locale's words
+            self.show_errors(errors)
             return
         except ClientbookError as error:
             self.show_errors({"general": str(error)})

@@ -3,8 +3,9 @@
 The dialog checks the line with the estimates service's own validation (the rules of
 quantities, prices in the estimate's currency and descriptions live there, not here),
 shows each message under its field and the line's amount as it will be computed, and
-dismisses with the ``LineDraft`` as typed once it is valid (None when cancelled). The
-estimate screen keeps the drafts and saves them all with the estimate.
+dismisses with the ``LineDraft`` as typed once it is valid (None when cancelled). Numbers
+are typed and shown in the operator's locale ("1 234,5" in French; plain "1234.5" is read
+too). The estimate screen keeps the drafts and saves them all with the estimate.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from textual.widgets import Button, Input, Static, TextArea
 
 from tui.domain.errors import ValidationError
 from tui.domain.services import estimates as estimate_service
-from tui.domain.services.estimates import EstimateDraft, LineDraft, format_amount
-from tui.i18n import N_, _, current_language
+from tui.domain.locale_format import number_example
+from tui.domain.services.estimates import EstimateDraft, LineDraft, format_amount, minor_units
+from tui.i18n import N_, _
 from tui.bindings import TranslatedBindings
 from tui.widgets.address_fields import FieldRow, focus_first_error, show_field_errors
 from tui.widgets.footer import KeysFooter
@@ -88,7 +90,7 @@ class EstimateLineDialog(TranslatedBindings, ModalScreen["LineDraft | None"]):
                                                 compact=True), field="quantity", required=True)
             yield FieldRow(_("Unit price"),
                            Input(str(line.unit_price), id="line-unit-price", compact=True,
-                                 placeholder=_("e.g. 1250.50; below 0: a discount")),
+                                 placeholder=self.price_hint()),
                            Static(self.currency, id="line-currency", markup=False),
                            field="unit_price", required=True)
             yield Static(id="line-amount", markup=False)
@@ -96,6 +98,10 @@ class EstimateLineDialog(TranslatedBindings, ModalScreen["LineDraft | None"]):
                 yield Button(_("Cancel"), id="line-cancel")
                 yield Button(_("OK"), id="line-ok", variant="primary")
         yield KeysFooter()
+
+    def price_hint(self) -> str:
+        example = number_example(places=minor_units(self.currency))
+        return _("e.g. {example}; below 0: a discount").format(example=example)
 
     def on_mount(self) -> None:
         self.query_one("#line-description", TextArea).focus()
@@ -110,8 +116,7 @@ class EstimateLineDialog(TranslatedBindings, ModalScreen["LineDraft | None"]):
         line = self.read()  # the amount needs a quantity and a price, not yet a description
         amount, _errors = check_line(replace(line, description=line.description or "-"),
                                      self.currency)
-        text = "—" if amount is None else format_amount(amount, self.currency,
-                                                        current_language())
+        text = "—" if amount is None else format_amount(amount, self.currency)
         self.query_one("#line-amount", Static).update(_("Amount: {amount}").format(amount=text))
 
     @on(Input.Changed)

@@ -1,14 +1,17 @@
-"""Record an event on a machine: type, time (UTC, ISO 8601) and message.
+"""Record an event on a machine: type, time (UTC) and message.
 
-The dialog is given a ``submit(type, occurred_at, message)`` callable (the caller's
-service call, events.record_event). The service checks everything; its
-ValidationError messages go under their fields and the dialog stays open. It
-dismisses with what ``submit`` returned (the Recorded result), or None.
+The time is shown and typed in the operator's locale (23/11/2026 14:30 in French; ISO
+8601 is read too, and a time with an offset such as 2026-11-23T15:30+01:00 is converted
+to UTC). The dialog reads it, then hands the datetime to a ``submit(type, occurred_at,
+message)`` callable (the caller's service call, events.record_event). The service checks
+everything else; its ValidationError messages go under their fields and the dialog stays
+open. It dismisses with what ``submit`` returned (the Recorded result), or None.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from textual import on
 from textual.app import ComposeResult
@@ -19,6 +22,8 @@ from textual.widgets import Button, Input, Select, Static, TextArea
 
 from tui.domain import models
 from tui.domain.errors import ClientbookError, ValidationError
+from tui.domain.locale_format import datetime_example, format_datetime, parse_datetime
+from tui.domain.validation import FieldError
 from tui.i18n import N_, _, current_language
 from tui.bindings import TranslatedBindings
 from tui.lock_wait import waits_for_lock
@@ -26,7 +31,6 @@ from tui.widgets.address_fields import FieldRow, focus_first_error, show_field_e
 from tui.widgets.footer import KeysFooter
 
 FIELDS = ("type", "occurred_at", "message")
-TIME_FORMAT = "%Y-%m-%dT%H:%MZ"
 
 
 class EventFormDialog(TranslatedBindings, ModalScreen[object]):
@@ -39,7 +43,7 @@ class EventFormDialog(TranslatedBindings, ModalScreen[object]):
         Binding("ctrl+s", "save", N_("Record"), id="event_form.save", priority=True),
     ]
 
-    def __init__(self, title: str, submit: Callable[[str, str, str], object]) -> None:
+    def __init__(self, title: str, submit: Callable[[str, datetime, str], object]) -> None:
         super().__init__()
         self.heading = title
         self.submit = submit
@@ -53,8 +57,9 @@ class EventFormDialog(TranslatedBindings, ModalScreen[object]):
             yield FieldRow(_("Type"), Select(choices, prompt=_("Choose…"), id="event-type",
                                              compact=True), field="type", required=True)
             yield FieldRow(_("Time (UTC)"),
-                           Input(models.utcnow().strftime(TIME_FORMAT), id="event-time",
-                                 compact=True, placeholder=_("2026-03-01T14:30Z")),
+                           Input(format_datetime(models.utcnow()), id="event-time",
+                                 compact=True, placeholder=_("e.g. {example}").format(
+                                     example=datetime_example())),
                            field="occurred_at", required=True)
             yield FieldRow(_("Message"), TextArea(id="event-message", compact=True),
                            field="message")
@@ -85,10 +90,15 @@ class EventFormDialog(TranslatedBindings, ModalScreen[object]):
         kind, when, message = self.current()
         if not when.strip():  # an empty time would mean "now" to the service: say it instead
             self.show_errors({"occurred_at": _("Type when it happened, e.g. {example}.").format(
-                example=models.utcnow().strftime(TIME_FORMAT))})
+                example=format_datetime(models.utcnow()))})
             return
         try:
-            recorded = self.submit(kind, when, message)
+            moment = parse_datetime(when)
+        except FieldError as problem:
+            self.show_errors({"occurred_at": problem.message})
+            return
+        try:
+            recorded = self.submit(kind, moment, message)
         except ValidationError as error:
             self.show_errors(error.errors)
             return

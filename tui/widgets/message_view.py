@@ -16,14 +16,16 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from tui.domain.mail import format_time
 from tui.domain.models import Notification
 from tui.i18n import N_, _, ngettext
 from tui.bindings import TranslatedBindings
 
 
 def utc(moment: datetime | None) -> str:
-    """Stored times are naive UTC; say so, since operators sit in any time zone."""
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+    """Stored times are naive UTC; say so, since operators sit in any time zone (the date
+    in the operator's locale)."""
+    return format_time(moment) if moment else ""
 
 
 def kind_label(kind: str) -> str:

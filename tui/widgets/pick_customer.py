@@ -23,6 +23,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Static
 
 from tui.domain.errors import ClientbookError
+from tui.domain.locale_format import format_number
 from tui.domain.services.search import CustomerPage, search_customers
 from tui.domain.validation import format_phone
 from tui.i18n import N_, _
@@ -133,9 +134,11 @@ class PickCustomerDialog(TranslatedBindings, ModalScreen["int | str | None"]):
             if self.allow_new:
                 text += " " + _("F8 adds a new one.")
             return text
-        total = f"{page.total:,}" if page.exact else f"{page.total - 1:,}+"
+        total = (format_number(page.total) if page.exact
+                 else format_number(page.total - 1) + "+")
         return _("{first}–{last} of {total} · Enter chooses").format(
-            first=page.offset + 1, last=page.offset + len(page.rows), total=total)
+            first=format_number(page.offset + 1),
+            last=format_number(page.offset + len(page.rows)), total=total)
 
     # -- events ----------------------------------------------------------------------------
     @on(Input.Changed, "#pick-customer-search")

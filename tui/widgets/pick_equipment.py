@@ -21,6 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Static
 
 from tui.domain.errors import ClientbookError
+from tui.domain.locale_format import format_number
 from tui.domain.services.equipment import EquipmentPage, search_unassigned_equipment
 from tui.i18n import N_, _
 from tui.bindings import TranslatedBindings
@@ -132,7 +133,8 @@ class PickEquipmentDialog(TranslatedBindings, ModalScreen[list[int] | None]):
                      else _("No unassigned machines."))
         else:
             where = _("{first}–{last} of {total} unassigned").format(
-                first=page.offset + 1, last=page.offset + len(page.rows), total=page.total)
+                first=format_number(page.offset + 1),
+                last=format_number(page.offset + len(page.rows)), total=format_number(page.total))
         selected = _("{count} selected").format(count=len(self.marked))
         hint = _("Space marks, Enter assigns")
         self.query_one("#pick-status", Static).update(f"{selected} · {where} · {hint}")

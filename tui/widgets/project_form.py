@@ -8,11 +8,18 @@ It dismisses with what ``submit`` returned (the saved project).
 
 The contacts are offered from the customer's contacts (``ContactChoice``), those holding
 the matching contact role first and marked with it; "(none)" leaves a place empty.
+
+Dates are shown and typed in the operator's locale (23/11/2026 in French; ISO is read
+too) and handed to the service as dates; a date that cannot be read is told under its
+field, beside the service's other messages. The budget is typed in the locale too (the
+service reads it with the operator's locale).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import date
 
 from textual import on
 from textual.app import ComposeResult
@@ -22,7 +29,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static
 
 from tui.domain.errors import ClientbookError, ValidationError
+from tui.domain.locale_format import date_example, format_date, parse_date
 from tui.domain.services.projects import CONTACT_PLACES, ContactChoice, ProjectDraft, place_label
+from tui.domain.validation import FieldError
 from tui.i18n import N_, _, current_language
 from tui.bindings import TranslatedBindings
 from tui.lock_wait import waits_for_lock
@@ -65,9 +74,10 @@ class ProjectFormDialog(TranslatedBindings, ModalScreen[object]):
                            field="name", required=True)
             for key in DATES:
                 value = getattr(draft, key)
+                shown = format_date(value) if isinstance(value, date) else str(value or "")
                 yield FieldRow(labels[key], Input(
-                    "" if value is None else str(value), id=f"project-{key}", compact=True,
-                    max_length=10, placeholder=_("YYYY-MM-DD")), field=key)
+                    shown, id=f"project-{key}", compact=True, max_length=10,
+                    placeholder=_("e.g. {example}").format(example=date_example())), field=key)
             yield FieldRow(_("Budget"), Input("" if draft.budget is None else str(draft.budget),
                                               id="project-budget", compact=True),
                            Static(self.currency, id="project-currency", markup=False),
@@ -109,11 +119,26 @@ class ProjectFormDialog(TranslatedBindings, ModalScreen[object]):
                             budget=text("budget") or None,
                             **{f"{place}_id": contact(place) for place in CONTACT_PLACES})
 
+    @staticmethod
+    def dated(draft: ProjectDraft) -> tuple[ProjectDraft, dict[str, str]]:
+        """``draft`` with the dates read in the operator's locale, and the message of each
+        date that cannot be read (left as typed: the service refuses it too)."""
+        dates, problems = {}, {}
+        for key in DATES:
+            text = getattr(draft, key)
+            try:
+                dates[key] = parse_date(text) if text else None
+            except FieldError as problem:
+                problems[key] = problem.message
+        return replace(draft, **dates), problems
+
     @waits_for_lock
     def action_save(self) -> None:
+        draft, unreadable = self.dated(self.current())
         try:
-            saved = self.submit(self.current())
+            saved = self.submit(draft)
         except ValidationError as error:
+            error = ValidationError({**error.errors, **unreadable})  # the locale's words
             wrong = show_field_errors(self, error.errors)
             focus_first_error(wrong)
             shown = {row.field_key for row in wrong}

@@ -30,7 +30,7 @@ import decimal
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from tui.domain import locale_format
 from tui.domain.context import Context

@@ -22,6 +22,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static, Text
 
 from tui.domain.errors import (ClientbookError, Conflict, DuplicateWarning, PermissionDenied,
                                ValidationError)
+from tui.domain.locale_format import format_datetime, format_moment
 from tui.domain.services.customers import (CustomerDraft, delete_customer, delete_impact,
                                            get_customer, group_names, update_customer)
 from tui.domain.validation import country_name, format_phone, requires_state
@@ -206,7 +207,7 @@ class DetailsPane(TranslatedBindings, Vertical):
         self.show_texts(self._stored_texts)
         self._shown_texts = self.read_texts()
         self._loaded_phone = self.base_draft.phone
-        saved = customer.updated_at.strftime("%Y-%m-%d %H:%M") if customer.updated_at else ""
+        saved = format_datetime(customer.updated_at) if customer.updated_at else ""
         self.query_one("#details-meta", Static).update(
             _("v{version} · saved {when} UTC by {who}").format(
                 version=customer.version, when=saved, who=customer.updated_by or "—"))
@@ -416,7 +417,7 @@ class DetailsPane(TranslatedBindings, Vertical):
         mine = self.read_texts()
         keys = [key for key in mine if mine[key] != self._shown_texts.get(key)
                 or theirs.get(key) != self._stored_texts.get(key)]
-        when = str(error.current.get("updated_at") or "")[:16].replace("T", " ")
+        when = format_moment(error.current.get("updated_at"))
         message = _("{who} saved this customer at {when} UTC while you were editing. Nothing "
                     "of yours is saved yet.").format(
             who=error.current.get("updated_by") or _("Someone"), when=when)

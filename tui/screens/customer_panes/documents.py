@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from rich.style import Style
@@ -21,6 +22,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from tui.domain.errors import ClientbookError
+from tui.domain.locale_format import format_date, format_decimal
 from tui.domain.models import AdminDocument
 from tui.domain.services.documents import (
     add_document,
@@ -46,7 +48,9 @@ def human_size(count: int) -> str:
     for unit in ("kB", "MB", "GB"):
         value /= 1000
         if value < 999.5 or unit == "GB":
-            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
+            places = 0 if value >= 10 else 1
+            shown = format_decimal(Decimal(f"{value:.{places}f}"), places=places)
+            return f"{shown} {unit}"
     return str(count)  # unreachable
 
 
@@ -110,7 +114,7 @@ class DocumentsPane(TranslatedBindings, Vertical):
             style = Style(color=colours.get("warning", "yellow"))
         else:
             style = Style()
-        return Text(reminder_on.isoformat(), style=style)
+        return Text(format_date(reminder_on), style=style)
 
     def refresh_list(self) -> None:
         table = self.query_one("#documents-table", DataTable)
@@ -213,7 +217,7 @@ class DocumentsPane(TranslatedBindings, Vertical):
                                    kind=draft.kind, reminder_on=draft.reminder_on or None)
 
         draft = DocumentDraft(title=document.title, kind=document.kind,
-                              reminder_on=document.reminder_on.isoformat()
+                              reminder_on=format_date(document.reminder_on)
                               if document.reminder_on else "")
         self.app.push_screen(
             DocumentFormDialog(_("Change document"), self.kinds(), submit, draft=draft,

@@ -17,6 +17,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from tui.domain.errors import AlreadyAssigned, ClientbookError
+from tui.domain.locale_format import format_date, format_datetime
 from tui.domain.services.customers import get_customer
 from tui.domain.services.equipment import assign_equipment, open_assignments, unassign_equipment
 from tui.i18n import N_, _, ngettext
@@ -30,11 +31,12 @@ from tui.widgets.pick_equipment import PickEquipmentDialog
 MARK = "✓"
 
 
-def local_time(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
-    """Stored timestamps are naive UTC; people read their own clock."""
+def local_time(moment: datetime | None, *, date_only: bool = False) -> str:
+    """Stored timestamps are naive UTC; people read their own clock, in their locale."""
     if moment is None:
         return ""
-    return moment.replace(tzinfo=timezone.utc).astimezone().strftime(pattern)
+    local = moment.replace(tzinfo=timezone.utc).astimezone().replace(tzinfo=None)
+    return format_date(local.date()) if date_only else format_datetime(local)
 
 
 class EquipmentPane(TranslatedBindings, Vertical):
@@ -92,8 +94,8 @@ class EquipmentPane(TranslatedBindings, Vertical):
             machine = row.equipment
             make = " ".join(part for part in (machine.make, machine.model) if part)
             table.add_row(MARK if machine.id in self.marked else "", Text(machine.serial),
-                          Text(machine.name), Text(make), local_time(row.assigned_at, "%Y-%m-%d"),
-                          key=str(machine.id))
+                          Text(machine.name), Text(make),
+                          local_time(row.assigned_at, date_only=True), key=str(machine.id))
         if cursor_key in self.held:
             table.move_cursor(row=table.get_row_index(str(cursor_key)), animate=False)
         elif rows:  # the row under the cursor went: stay at the same place

@@ -16,7 +16,8 @@ from textual.widgets import DataTable, Static
 
 from tui.domain.errors import ClientbookError
 from tui.domain.services.estimates import EstimatePage, estimates_for_customer, format_amount
-from tui.i18n import N_, _, current_language
+from tui.domain.locale_format import format_date, format_number
+from tui.i18n import N_, _
 from tui.bindings import TranslatedBindings
 from tui.screens.estimates import status_text
 from tui.widgets.paged_table import PagedTable
@@ -77,12 +78,11 @@ class EstimatesPane(TranslatedBindings, Vertical):
             self.refresh_bindings()
             return
         self.page = page
-        language = current_language()
         table.clear()
         for row in page.rows:
-            table.add_row(Text(row.number), Text(row.issued_on.isoformat()), Text(row.title),
+            table.add_row(Text(row.number), Text(format_date(row.issued_on)), Text(row.title),
                           status_text(row.status),
-                          Text(format_amount(row.total_minor, row.currency, language),
+                          Text(format_amount(row.total_minor, row.currency),
                                justify="right"), key=str(row.id))
         if page.rows:
             last = len(page.rows) - 1
@@ -94,7 +94,8 @@ class EstimatesPane(TranslatedBindings, Vertical):
                     _("No estimates for this customer."))
         else:
             text = _("{first}–{last} of {total} · Enter opens").format(
-                first=page.offset + 1, last=page.offset + len(page.rows), total=page.total)
+                first=format_number(page.offset + 1),
+                last=format_number(page.offset + len(page.rows)), total=format_number(page.total))
         status.update(text)
         self.refresh_bindings()
 
