@@ -107,6 +107,18 @@ def pytest_configure_node(node):
     node.workerinput["clientbook_owner"] = owner
 
 
+def pytest_terminal_summary(terminalreporter, config):
+    """One line on the run's PostgreSQL server, when one was started: its start, its CPU."""
+    if getattr(config, "workerinput", None) is not None or RUN not in config.stash:
+        return
+    state = pg_server.shared_state(config.stash[RUN][0])
+    if state:
+        cpu = pg_server.cpu_seconds(state["root"])
+        terminalreporter.write_line(
+            f"PostgreSQL test server: started in {state['start_seconds']:.1f} s, "
+            + (f"{cpu:.1f} s CPU" if cpu is not None else "CPU unknown"))
+
+
 def pytest_unconfigure(config):
     if getattr(config, "workerinput", None) is not None or RUN not in config.stash:
         return

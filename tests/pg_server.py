@@ -193,6 +193,7 @@ def shared(folder: Path, *, watch_pid: int) -> Server:
         if state.exists():
             fields = json.loads(state.read_text())
             return Server(fields["url"], Path(fields["root"]), fields["port"])
+        began = time.monotonic()
         if failed.exists():
             raise ServerUnavailable(failed.read_text())
         try:
@@ -201,9 +202,26 @@ def shared(folder: Path, *, watch_pid: int) -> Server:
             failed.write_text(str(error))
             raise
         state.write_text(json.dumps({"url": server.url, "root": str(server.root),
-                                     "port": server.port}))
+                                     "port": server.port,
+                                     "start_seconds": round(time.monotonic() - began, 2)}))
         state.chmod(0o600)  # the password
         return server
+
+
+def cpu_seconds(root: Path) -> float | None:
+    """CPU time the server has used so far (the postmaster and its ended backends), or None."""
+    try:
+        pid = int((Path(root) / "data" / "postmaster.pid").read_text().split()[0])
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, ValueError, IndexError):
+        return None
+    # utime, stime, cutime, cstime: fields 14 to 17 of stat(5), counted from the state (3)
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def shared_state(folder: Path) -> dict | None:
+    state = Path(folder) / "server.json"
+    return json.loads(state.read_text()) if state.exists() else None
 
 
 def stop_shared(folder: Path) -> None:

@@ -1,11 +1,13 @@
 """``clientbook import`` and ``clientbook export``: the installed command, as a subprocess.
 
-Every test works on a copy of a database ``clientbook init`` made, so the command
-acts as the OS login of this test, its administrator. Data a test needs before
-the command runs, and the "someone else edited it" of the undo test, go through
-the domain services in-process; everything under test goes through the command.
-Interrupting (SIGINT, SIGKILL) uses a real import of a file big enough to take
-many batches, with the database polled from here to know when a batch is in.
+Every test works on a database ``clientbook init`` made (a copy of one), so the
+command acts as the OS login of this test, its administrator: an SQLite file, or on
+PostgreSQL (``[postgresql]``, ``--db postgresql://...``) the test database with that
+login registered as ``init`` does. Data a test needs before the command runs, and the
+"someone else edited it" of the undo test, go through the domain services in-process;
+everything under test goes through the command. Interrupting (SIGINT, SIGKILL) uses a
+real import of a file big enough to take many batches, with the database polled from
+here to know when a batch is in.
 """
 
 from __future__ import annotations
@@ -39,10 +41,12 @@ from tests.test_export import business_state, parse_vcards
 from tests.test_import import state
 from tui.domain.config import load_config
 from tui.domain.context import Context
-from tui.domain.database import open_database
+from tui.domain.database import is_database_url, open_database
+from tui.domain.services.users import register_first_user
 
-pytestmark = pytest.mark.skipif(not CLIENTBOOK.is_file(),
-                                reason="the clientbook console script is not installed")
+pytestmark = [pytest.mark.skipif(not CLIENTBOOK.is_file(),
+                                 reason="the clientbook console script is not installed"),
+              pytest.mark.both_backends]
 
 BIG_ROWS = 5000  # one customer per row: the interrupted imports
 
@@ -50,38 +54,54 @@ BIG_ROWS = 5000  # one customer per row: the interrupted imports
 # ---------------------------------------------------------------- helpers
 
 
-class Sqlite:
-    """The one method tests.test_import.state / test_export.business_state call."""
+class Opened:
+    """``with Opened(target) as db``: the database for tests.test_import.state and
+    test_export.business_state, closed after."""
 
-    def __init__(self, path: Path):
-        self.connection = sqlite3.connect(path, timeout=10)
+    def __init__(self, target: Path | str):
+        self.db = open_database(target)
 
-    def execute_sql(self, sql: str):
-        return self.connection.execute(sql)
-
-    def __enter__(self) -> Sqlite:
-        return self
+    def __enter__(self):
+        return self.db
 
     def __exit__(self, *exc) -> None:
-        self.connection.close()
+        self.db.close()
 
 
-def rows(db: Path, sql: str, *params) -> list[tuple]:
+def execute(db: Path | str, sql: str, *params) -> list[tuple]:
+    """``sql`` (``?`` placeholders) on a connection of its own, committed; its rows."""
+    if is_database_url(str(db)):
+        import psycopg2
+
+        connection = psycopg2.connect(str(db))
+        try:
+            with connection, connection.cursor() as cursor:
+                cursor.execute(sql.replace("?", "%s"), params)
+                return cursor.fetchall() if cursor.description else []
+        finally:
+            connection.close()
     connection = sqlite3.connect(db, timeout=10)
     try:
-        return connection.execute(sql, params).fetchall()
+        with connection:
+            return connection.execute(sql, params).fetchall()
     finally:
         connection.close()
 
 
-def count(db: Path, table: str) -> int:
+rows = execute
+
+
+def count(db: Path | str, table: str) -> int:
     return rows(db, f"SELECT count(*) FROM {table}")[0][0]
 
 
-def counts(db: Path) -> dict[str, int]:
-    return {table: count(db, table) for table in (
-        "customer", "contact", "customer_group", "equipment", "assignment", "import_job",
-        "import_item", "audit_event")}
+TABLES = ("customer", "contact", "customer_group", "equipment", "assignment", "import_job",
+          "import_item", "audit_event")
+
+
+def counts(db: Path | str) -> dict[str, int]:
+    found = rows(db, "SELECT " + ", ".join(f"(SELECT count(*) FROM {t})" for t in TABLES))[0]
+    return dict(zip(TABLES, found))
 
 
 def jobs(db: Path) -> list[tuple]:
@@ -105,10 +125,21 @@ def importing(what: str, path: Path, *options: str, db: Path, home: Path):
     return clientbook("import", what, str(path), *options, db=db, home=home)
 
 
-def in_process(db: Path):
+def in_process(db: Path | str):
     """A Context on ``db`` acting as me (administrator); close ``ctx.db`` after."""
     config = load_config()
     return Context(open_database(db), config, actor_for(config, "administrator", ME))
+
+
+def initialized(target: Path | str) -> Path | str:
+    """``target`` (an empty database at the latest schema) as ``clientbook init`` leaves it:
+    I am its only user, administrator."""
+    database = open_database(target)
+    try:
+        assert register_first_user(database, load_config(), ME)
+    finally:
+        database.close()
+    return target
 
 
 CRM = [["External ID", "Company", "Phone", "E-mail", "City", "Country", "Contact",
@@ -137,9 +168,13 @@ def template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def db(template: Path, home: Path) -> Path:
+def db(backend, request, home: Path) -> Path | str:
+    """This test's database, as init made it: a copy of the template file, or on PostgreSQL
+    the (emptied) test database with me registered."""
+    if backend == "postgresql":
+        return initialized(request.getfixturevalue("db_target"))
     path = home / "clientbook.db"
-    shutil.copyfile(template, path)
+    shutil.copyfile(request.getfixturevalue("template"), path)
     return path
 
 
@@ -148,14 +183,23 @@ def crm(home: Path) -> Path:
     return write_csv(home / "crm.csv", CRM)
 
 
+def fresh_database(backend: str, request, folder: Path) -> Path | str:
+    """A new database as init made it, for a module's fixture: a copy of the template
+    file in ``folder``, or a new PostgreSQL database."""
+    if backend == "postgresql":
+        return initialized(request.getfixturevalue("postgres_tests").fresh())
+    path = folder / "clientbook.db"
+    shutil.copyfile(request.getfixturevalue("template"), path)
+    return path
+
+
 @pytest.fixture(scope="module")
-def filled(template: Path, tmp_path_factory) -> Path:
+def filled(backend, request, tmp_path_factory) -> Path | str:
     """Two customers with contacts, machines held by them and one free: what exports read."""
     from tui.domain.services.customers import create_customer
     from tui.domain.services.equipment import EquipmentDraft, add_equipment, assign_equipment
 
-    path = tmp_path_factory.mktemp("filled") / "filled.db"
-    shutil.copyfile(template, path)
+    path = fresh_database(backend, request, tmp_path_factory.mktemp("filled"))
     ctx = in_process(path)
     try:
         kran = create_customer(ctx, CustomerDraft(
@@ -176,7 +220,10 @@ def filled(template: Path, tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def filled_db(filled: Path, home: Path) -> Path:
+def filled_db(filled: Path | str, home: Path) -> Path | str:
+    """``filled`` for a test that only reads it (a copy, on SQLite)."""
+    if is_database_url(str(filled)):
+        return filled
     path = home / "filled.db"
     shutil.copyfile(filled, path)
     return path
@@ -330,11 +377,14 @@ def test_errors_never_overwrites_the_input_the_database_or_another_file(db, home
     keep.write_text("my,own\n", encoding="utf-8")
     original = crm.read_bytes()
     before = counts(db)
-    same, database, other = clientbook_each(
+    database_file = not is_database_url(str(db))  # a PostgreSQL database is no file to guard
+    same, other, *database = clientbook_each(
         *(("import", "customers", str(crm), "--errors", path)
-          for path in (f"{home}/./crm.csv", str(db), str(keep))), db=db, home=home)
+          for path in (f"{home}/./crm.csv", str(keep), *([str(db)] if database_file else []))),
+        db=db, home=home)
     assert_error(same, "is the file being imported")
-    assert_error(database, "is the database")
+    if database_file:
+        assert_error(database[0], "is the database")
     assert_error(other, "exists and is not an error file of an import")
     assert other.stdout == ""  # refused before the plan is printed
     assert crm.read_bytes() == original and keep.read_text(encoding="utf-8") == "my,own\n"
@@ -461,9 +511,7 @@ def test_jobs_lists_newest_first(db, home, crm):
 
 
 def test_a_role_without_data_import_is_refused_in_one_line(db, home, crm):
-    with sqlite3.connect(db) as connection:
-        connection.execute("UPDATE app_user SET role = 'estimator' WHERE login = ?", (ME,))
-    connection.close()
+    execute(db, "UPDATE app_user SET role = 'estimator' WHERE login = ?", ME)
     before = counts(db)
     target = home / "out.csv"
     first, *others, export = clientbook_each(
@@ -614,7 +662,7 @@ def test_usage_errors_exit_2(db, home):
         assert result.stdout == ""
 
 
-def test_a_failed_export_leaves_no_half_file(filled_db, home, monkeypatch):
+def test_a_failed_export_leaves_no_half_file(home, monkeypatch):
     """In-process: the domain fails half-way through writing; the old file stays whole."""
     import tui.domain.imports as imports_api
     from tui.cli.exports import export_to_file
@@ -630,13 +678,26 @@ def test_a_failed_export_leaves_no_half_file(filled_db, home, monkeypatch):
     with pytest.raises(RuntimeError, match="disk on fire"):
         export_to_file(None, "customers", "csv", target, None, force=True)
     assert target.read_text(encoding="utf-8") == "the old export"
-    assert sorted(p.name for p in home.iterdir()) == ["customers.csv", "filled.db"]
+    assert sorted(p.name for p in home.iterdir()) == ["customers.csv"]
 
 
 # ---------------------------------------------------------------- the round trip
 
 
-def test_demo_exported_then_imported_into_an_empty_database_comes_back(template, home):
+def plain(state: dict) -> dict:
+    """``state`` with SQLite's and PostgreSQL's values alike: booleans as 0/1, dates as text."""
+    def value(v):
+        if isinstance(v, bool):
+            return int(v)
+        return v.isoformat() if hasattr(v, "isoformat") else v
+
+    return {key: sorted((tuple(value(v) for v in row) for row in table), key=repr)
+            for key, table in state.items()}
+
+
+def test_demo_exported_then_imported_into_an_empty_database_comes_back(db, home):
+    """The demo (an SQLite file) exported, then imported into an empty database of the
+    backend under test."""
     demo = home / "demo.db"
     made = clientbook("demo", "--customers", "20", db=demo, home=home)
     assert "Demo database created" in made.stdout, made.stderr  # then: no terminal, exit 1
@@ -644,13 +705,12 @@ def test_demo_exported_then_imported_into_an_empty_database_comes_back(template,
     for what, path in files.items():
         assert clientbook("export", what, "--format", "csv", "-o", str(path), db=demo,
                           home=home).returncode == 0
-    empty = home / "empty.db"
-    shutil.copyfile(template, empty)
+    empty = db
     for what, path in files.items():  # customers, then contacts, then equipment
         result = assert_ok(importing(what, path, "--batch-size", "7", db=empty, home=home))
         assert "0 rows rejected" in result.stdout
-    with Sqlite(demo) as original, Sqlite(empty) as copy:
-        expected, got = business_state(original), business_state(copy)
+    with Opened(demo) as original, Opened(empty) as copy:
+        expected, got = plain(business_state(original)), plain(business_state(copy))
     assert len(expected["held"]) > 5 and len(expected["contacts"]) > 20
     assert got == expected
 
@@ -667,14 +727,13 @@ def big_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def one_shot(template, big_file, tmp_path_factory) -> dict:
+def one_shot(backend, request, big_file, tmp_path_factory) -> dict:
     """What one uninterrupted import of the big file makes."""
     home = tmp_path_factory.mktemp("one-shot")
-    db = home / "one.db"
-    shutil.copyfile(template, db)
+    db = fresh_database(backend, request, home)
     assert_ok(importing("customers", big_file, "--batch-size", "200", db=db, home=home))
-    with Sqlite(db) as connection:
-        return state(connection)
+    with Opened(db) as opened:
+        return state(opened)
 
 
 def start(db: Path, home: Path, path: Path, batch: int) -> subprocess.Popen:
@@ -716,8 +775,8 @@ def finish_and_compare(db: Path, home: Path, path: Path, job_id: int, last_line:
     assert jobs(db) == [(job_id, "done", BIG_ROWS + 1, BIG_ROWS, 0, 0, 0)]
     assert rows(db, "SELECT count(DISTINCT external_id), count(*) FROM customer") == [
         (BIG_ROWS, BIG_ROWS)]
-    with Sqlite(db) as connection:
-        assert state(connection) == one_shot
+    with Opened(db) as opened:
+        assert state(opened) == one_shot
 
 
 def test_ctrl_c_stops_after_the_batch_and_the_same_command_finishes(db, home, big_file,

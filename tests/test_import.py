@@ -101,10 +101,14 @@ def state(db) -> dict:
                        " FROM equipment"),
         "assignments": q("SELECT e.serial, a.customer_name FROM assignment a JOIN equipment e"
                          " ON e.id = a.equipment_id WHERE a.unassigned_at IS NULL"),
-        "search": (q("SELECT customer_id, document::text FROM customer_search")
+        # Whose entry by the customer's name, not its id: an interrupted batch may leave a
+        # gap in PostgreSQL's ids (a sequence gives no id twice, even one rolled back).
+        "search": (q("SELECT c.name, c.external_id, s.document::text FROM customer_search s"
+                     " LEFT JOIN customer c ON c.id = s.customer_id")
                    if is_postgres(db) else
-                   q("SELECT rowid, name, address, phone, email, web, contacts, equipment,"
-                     " digits, notes FROM customer_search")),
+                   q("SELECT c.name, c.external_id, s.name, s.address, s.phone, s.email, s.web,"
+                     " s.contacts, s.equipment, s.digits, s.notes FROM customer_search s"
+                     " LEFT JOIN customer c ON c.id = s.rowid")),
     }
 
 
