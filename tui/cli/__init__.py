@@ -305,6 +305,7 @@ def command_users(ctx, args) -> int:
 
 
 def command_customers(ctx, args) -> int:
+    from tui.domain.locale_format import format_number
     from tui.domain.services.search import search_customers
     from tui.domain.validation import format_phone
 
@@ -321,11 +322,11 @@ def command_customers(ctx, args) -> int:
          _("Machines")],
         [[str(r.id), r.name, segments[r.segment].label_for(current_language()) if r.segment in segments
          else r.segment,
-          r.city, r.country or "", format_phone(r.phone, r.country), str(r.contacts),
-          str(r.machines)] for r in page.rows],
+          r.city, r.country or "", format_phone(r.phone, r.country), format_number(r.contacts),
+          format_number(r.machines)] for r in page.rows],
     )
-    shown = len(page.rows)
-    print(_("{shown} of {total} customers").format(shown=shown, total=page.total))
+    print(_("{shown} of {total} customers").format(shown=format_number(len(page.rows)),
+                                                   total=format_number(page.total)))
     return EXIT_OK
 
 

@@ -272,6 +272,7 @@ def status_label(status: str) -> str:
 
 def command_import_jobs(ctx, args) -> int:
     from tui.domain.imports import list_jobs
+    from tui.domain.locale_format import format_number
     from tui.domain.mail import format_time
 
     jobs = list_jobs(ctx, limit=args.limit)
@@ -292,8 +293,9 @@ def command_import_jobs(ctx, args) -> int:
     print_table(["#", _("When"), _("Who"), _("Kind"), _("File"), _("Status"), _("Created"),
                  _("Updated"), _("Skipped"), _("Rejected")],
                 [[str(job.id), format_time(job.started_at), job.started_by, job.kind,
-                  Path(job.file_name).name, status_label(job.status), str(job.created),
-                  str(job.updated), str(job.skipped), str(job.rejected)] for job in jobs],
+                  Path(job.file_name).name, status_label(job.status), format_number(job.created),
+                  format_number(job.updated), format_number(job.skipped),
+                  format_number(job.rejected)] for job in jobs],
                 wrap_column=4)
     return EXIT_OK
 
