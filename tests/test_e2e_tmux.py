@@ -345,7 +345,7 @@ def test_new_customer_with_two_contacts_gets_a_machine_by_keys_only(tmp_path):
 
         assign_machine(term)
         term.wait_lines(rf"{COMPANY} — {db.name}", r"^ ✓ +Serial +Name +Make / model +Since$",
-                        rf"^ +{SERIAL} +Scissor lift +Genie GS-1932 +\d{{4}}-\d\d-\d\d$",
+                        rf"^ +{SERIAL} +Scissor lift +Genie GS-1932 +\d{{1,2}}/\d{{1,2}}/\d{{4}}$",
                         r"^ 1 machine\b")
 
         term.key("C-q")
