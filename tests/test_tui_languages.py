@@ -72,8 +72,11 @@ def assert_nothing_clipped(app) -> None:
         label = tab.label.plain if hasattr(tab.label, "plain") else str(tab.label)
         assert tab.region.width >= cell_len(label), f"tab {label!r} is clipped"
         assert tab.region.right <= width, f"tab {label!r} is off the screen"
-    for key in app.screen.query("FooterKey"):
+    keys = list(app.screen.query("FooterKey"))
+    for key in keys:
         assert key.region.right <= width, f"footer key {key.description!r} is off the screen"
+    if not app.screen.is_modal:  # a dialog has keys of its own only
+        assert any(key.key == "f1" for key in keys), "F1 Help must stay in the footer"
 
 
 @pytest.fixture
@@ -191,3 +194,5 @@ async def test_assign_a_machine_in_the_language(app_for, nordic, make_machine, l
         await settle(pilot)
         assert isinstance(app.screen, CustomerScreen)
         assert Assignment.select().where(Assignment.customer_id == nordic.id).count() == 1
+        assert translated("Unassign") in footer_keys(app)  # offered now that it holds one
+        assert_nothing_clipped(app)

@@ -26,16 +26,25 @@ class KeysFooter(Footer):
         """Textual's keys, fitted to the width: a French or Danish footer runs longer than the
         English one, and a key past the right edge is a key nobody sees. What gives way, in
         turn: the app-wide keys (Quit, New customer), the palette hint (Ctrl+P still works),
-        then the space around each key. The screen's own keys and F1 Help always stay."""
+        the space around each key, and at last the screen's own keys from the right; F1 Help,
+        which lists them all, always stays."""
         keys = list(super().compose())
         active = self.screen.active_bindings
         app_wide = {key for key, binding in active.items()
                     if binding.node is self.app and binding.binding.action in GIVE_WAY}
         own = [key for key in keys if not (isinstance(key, FooterKey) and key.key in app_wide)]
         bare = [key for key in own if not key.has_class("-command-palette")]
+        width = self.app.size.width
         for candidate, tight in ((keys, False), (own, False), (bare, False), (bare, True)):
-            if _width(candidate, tight) <= self.app.size.width:
+            if _width(candidate, tight) <= width:
                 break
+        else:  # still too wide: the screen's last keys go (F1 lists them all), never Help
+            helps = {key for key, binding in active.items() if binding.binding.action == "help"}
+            while _width(candidate, tight) > width and len(candidate) > 1:
+                dropped = next((key for key in reversed(candidate) if key.key not in helps), None)
+                if dropped is None:
+                    break
+                candidate = [key for key in candidate if key is not dropped]
         self.set_class(tight, "-tight")
         yield from candidate
 
