@@ -196,3 +196,38 @@ async def test_assign_a_machine_in_the_language(app_for, nordic, make_machine, l
         assert Assignment.select().where(Assignment.customer_id == nordic.id).count() == 1
         assert translated("Unassign") in footer_keys(app)  # offered now that it holds one
         assert_nothing_clipped(app)
+
+
+@pytest.mark.parametrize("spoken", ["en", "fr", "da"])
+async def test_every_main_screen_fits_80x24(app_for, nordic, make_machine, admin, spoken):
+    """Each main screen and tab, with data in it, in each language: no key, tab or button cut."""
+    from tui.domain.services.equipment import assign_equipment
+
+    machine = make_machine("CAT-320-0001", name="Excavator 20 t")
+    assign_equipment(admin, nordic.id, [machine.id])
+    i18n.set_language(spoken)
+    try:
+        app = app_for()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert_nothing_clipped(app)
+            app.action_open_customer(nordic.id)
+            await until(pilot, lambda: isinstance(app.screen, CustomerScreen))
+            for tab in "12345":
+                await pilot.press(tab)
+                await settle(pilot)
+                assert_nothing_clipped(app)
+            await pilot.press("escape")
+            await settle(pilot)
+            for key in ("f3", "f2", "f4", "f5", "f7"):
+                await pilot.press(key)
+                await settle(pilot)
+                assert_nothing_clipped(app)
+                await pilot.press("escape")
+                await settle(pilot)
+            await pilot.press("ctrl+n")
+            await until(pilot, lambda: isinstance(app.screen, NewCustomerScreen))
+            await settle(pilot)
+            assert_nothing_clipped(app)
+    finally:
+        i18n.set_language("en")
