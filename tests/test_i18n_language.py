@@ -175,3 +175,15 @@ def test_catalogs_are_valid_for_gnu_msgfmt(language, tmp_path):
     result = subprocess.run(["msgfmt", "--check-format", "-o", str(tmp_path / "x.mo"), str(po)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_argparse_own_words_are_translated_too():
+    """Usage lines, help headings and usage errors come from argparse, in the same language."""
+    french = i18n.catalog("fr").gettext
+    result = run_cli("users", LANG="fr_FR.UTF-8")
+    assert result.returncode == 2
+    assert result.stderr.startswith(french("usage: ") + "clientbook users")
+    error = french("the following arguments are required: %s") % "ACTION"
+    assert french("%(prog)s: error: %(message)s\n") % {
+        "prog": "clientbook users", "message": error} in result.stderr
+    assert "usage:" not in result.stderr and "error:" not in result.stderr

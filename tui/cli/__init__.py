@@ -18,7 +18,7 @@ from pathlib import Path
 from tui.cli import (audit, backup, estimates, events, exports, imports, migrate, notify, reports,
                      serve)
 from tui.cli.output import EXIT_ERROR, EXIT_OK, EXIT_USAGE, positive, print_table
-from tui.i18n import LanguageError, _, choose_locale, current_language, set_language
+from tui.i18n import N_, LanguageError, _, choose_locale, current_language, set_language
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "main", "open_context", "positive",
            "print_table"]
@@ -40,6 +40,20 @@ def asked_language(argv: Sequence[str]) -> str | None:
         if word.startswith("--lang="):
             return word.partition("=")[2]
     return None
+
+
+# argparse writes these itself (usage, help headings, usage errors); it looks them up through
+# its module's ``_``, which main() points at our catalogs.
+ARGPARSE_WORDS = (
+    N_("usage: "), N_("positional arguments"), N_("options"), N_("show this help message and exit"),
+    N_("the following arguments are required: %s"), N_("unrecognized arguments: %s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"), N_("expected one argument"),
+    N_("invalid %(type)s value: %(value)r"), N_("%(prog)s: error: %(message)s\n"),
+    N_("argument %(argument_name)s: %(message)s"), N_("not allowed with argument %s"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("one of the arguments %s is required"), N_("expected at most one argument"),
+    N_("expected at least one argument"),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LanguageError as error:
         print(f"clientbook: {error}", file=sys.stderr)
         return EXIT_USAGE
+    argparse._ = _  # argparse's own words (ARGPARSE_WORDS) in the chosen language
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
