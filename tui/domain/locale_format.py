@@ -101,7 +101,11 @@ def _symbols(name: str) -> tuple[str, str]:
 # ------------------------------------------------------------------ dates
 
 def date_pattern(locale: str | None = None) -> str:
-    """The locale's short date pattern with a four-digit year: "dd/MM/yyyy", "M/d/yyyy"."""
+    """The locale's short date pattern with a four-digit year: "dd/MM/yyyy", "M/d/yyyy".
+
+    Babel's (CLDR's) "short" date format, the one numeric form every locale has: fr_FR's
+    dd/MM/y and da_DK's dd.MM.y already write four digits; en_US's M/d/yy would write 26,
+    so its year is widened (M/d/yyyy: 11/23/2026)."""
     return _date_pattern(locale_for(locale))
 
 
