@@ -207,7 +207,7 @@ async def test_restore_from_the_dialog_and_a_lookalike_asks_twice(app_for, make_
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, AuditDetailDialog), "the dialog")
         state = str(app.screen.query_one("#audit-detail-state", Static).render())
-        assert "Deleted by boss on 2026-04-07 08:15 UTC." in state
+        assert "Deleted by boss on 4/7/2026 08:15 UTC." in state
         fields = app.screen.query_one("#audit-detail-changes", DataTable)
         assert [str(fields.get_row_at(0)[i]) for i in range(3)] == ["Name", "Birch Hire", "—"]
         await pilot.press("r")

@@ -43,6 +43,7 @@ from tui.domain.models import (
 )
 from tui.domain.permissions import require
 from tui.domain.services._base import audit, write
+from tui.domain.locale_format import format_datetime
 from tui.i18n import _
 
 SHOWN_CONFLICTS = 10
@@ -208,12 +209,12 @@ def undo_import(ctx: Context, job_id: int) -> UndoReport:
         job = ImportJob.get_by_id(job_id)  # again, under the lock
         if job.status == "undone":
             raise UndoRefused(job_id, [_("it was undone already on {when} by {who}").format(
-                when=job.undone_at.strftime("%Y-%m-%d %H:%M"), who=job.undone_by)])
+                when=format_datetime(job.undone_at), who=job.undone_by)])
         if job.status == "running":  # killed, or still importing in another session
             raise UndoRefused(job_id, [_("it has not finished (started by {who} on {when}, it "
                                          "may still be running): import the same file again "
                                          "to finish it, then undo it").format(
-                who=job.started_by, when=job.started_at.strftime("%Y-%m-%d %H:%M"))])
+                who=job.started_by, when=format_datetime(job.started_at))])
         check = _Check(job_id, items)
         check.versions("customer", Customer.name)
         check.versions("contact", Contact.name)

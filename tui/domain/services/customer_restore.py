@@ -62,6 +62,7 @@ from tui.domain.services.customers import find_duplicates, group_names
 from tui.domain.services.documents import blob_path
 from tui.domain.services.estimates import refresh_customer_copies
 from tui.domain.validation import digit_suffixes, email_key, name_key, website_key
+from tui.domain.locale_format import format_datetime
 from tui.i18n import _, ngettext
 
 RESTORE_PERMISSIONS = ("audit.view", "customer.create", "contact.edit", "document.edit")
@@ -123,12 +124,12 @@ class DeletedCustomer:
             return None
         return _("{name} (#{id}) was already restored by {login} on {when}, as #{new}.").format(
             name=self.name, id=self.customer_id, login=self.restored_by,
-            when=self.restored_at.strftime("%Y-%m-%d %H:%M UTC"), new=self.restored_as)
+            when=format_datetime(self.restored_at) + " UTC", new=self.restored_as)
 
     def describe(self) -> list[str]:
         """What a restore would bring back and what it would not, one sentence a line."""
         lines = [_("Deleted by {login} on {when}.").format(
-            login=self.deleted_by, when=self.deleted_at.strftime("%Y-%m-%d %H:%M UTC"))]
+            login=self.deleted_by, when=format_datetime(self.deleted_at) + " UTC")]
         back = [ngettext("{count} contact", "{count} contacts", len(self.contacts)).format(
                     count=len(self.contacts)),
                 ngettext("{count} document", "{count} documents", len(self.documents)).format(
