@@ -213,10 +213,11 @@ class PostgresTests:
     process under the run's lock), the test database made from it and emptied before each
     test, and fresh ones on demand; this process's own are dropped at the end."""
 
-    def __init__(self, server_url: str, run_folder: Path, owner: int):
+    def __init__(self, server_url: str, run_folder: Path, owner: int, *, throwaway: bool):
         import psycopg2
 
         self.server_url = server_url
+        self.throwaway = throwaway  # the run's own server: deleted whole at the end
         self.prefix = f"cbt_{owner}_{os.getpid()}"
         self.maintenance = psycopg2.connect(server_url)
         self.maintenance.autocommit = True
@@ -335,9 +336,12 @@ class PostgresTests:
                                  " FROM snapshot.sequences")
 
     def close(self) -> None:
-        with self.maintenance.cursor() as cursor:
-            for name in reversed(self.made):
-                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        """Drop this process's databases, unless the whole server goes (each DROP DATABASE
+        waits for a checkpoint: seconds, at the end of a run that wrote a lot)."""
+        if not self.throwaway:
+            with self.maintenance.cursor() as cursor:
+                for name in reversed(self.made):
+                    cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self.maintenance.close()
 
 
@@ -364,7 +368,8 @@ def postgres_server_url(pytestconfig):
 
 @pytest.fixture(scope="session")
 def postgres_tests(postgres_server_url, pytestconfig):
-    tests = PostgresTests(postgres_server_url, *pytestconfig.stash[RUN])
+    tests = PostgresTests(postgres_server_url, *pytestconfig.stash[RUN],
+                          throwaway=not external_server_url())
     yield tests
     tests.close()
 

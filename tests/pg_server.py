@@ -20,7 +20,8 @@ From a shell, to run many test sessions against one server::
 
 initdb refuses to run as root, so as root the server runs as the ``postgres`` user
 (``runuser -u postgres --``, which the Debian package creates). The binaries are looked for in
-$CLIENTBOOK_PG_BIN, then /usr/lib/postgresql/<newest>/bin, then on PATH.
+$CLIENTBOOK_PG_BIN, then /usr/lib/postgresql/<newest>/bin, then on PATH; .ci/run installs them
+(Debian's ``postgresql`` package) when missing.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ from pathlib import Path
 USER = "clientbook"
 URL_VARIABLE = "CLIENTBOOK_TEST_PG_URL"
 ROOT_VARIABLE = "CLIENTBOOK_TEST_PG_ROOT"
-INSTALL_HINT = "install postgresql-15 (Debian: apt-get install postgresql-15) or set CLIENTBOOK_PG_BIN"
+INSTALL_HINT = ("install PostgreSQL's server (Debian/Ubuntu: apt-get install postgresql) or set "
+                "CLIENTBOOK_PG_BIN to the folder holding initdb")
 
 
 @dataclass(frozen=True)

@@ -36,13 +36,14 @@ from tests.test_cli import (
     cli_env,
     clientbook,
     clientbook_each,
+    execute,
+    init_in_process,
 )
 from tests.test_export import business_state, parse_vcards
 from tests.test_import import state
 from tui.domain.config import load_config
 from tui.domain.context import Context
 from tui.domain.database import is_database_url, open_database
-from tui.domain.services.users import register_first_user
 
 pytestmark = [pytest.mark.skipif(not CLIENTBOOK.is_file(),
                                  reason="the clientbook console script is not installed"),
@@ -66,26 +67,6 @@ class Opened:
 
     def __exit__(self, *exc) -> None:
         self.db.close()
-
-
-def execute(db: Path | str, sql: str, *params) -> list[tuple]:
-    """``sql`` (``?`` placeholders) on a connection of its own, committed; its rows."""
-    if is_database_url(str(db)):
-        import psycopg2
-
-        connection = psycopg2.connect(str(db))
-        try:
-            with connection, connection.cursor() as cursor:
-                cursor.execute(sql.replace("?", "%s"), params)
-                return cursor.fetchall() if cursor.description else []
-        finally:
-            connection.close()
-    connection = sqlite3.connect(db, timeout=10)
-    try:
-        with connection:
-            return connection.execute(sql, params).fetchall()
-    finally:
-        connection.close()
 
 
 rows = execute
@@ -131,17 +112,6 @@ def in_process(db: Path | str):
     return Context(open_database(db), config, actor_for(config, "administrator", ME))
 
 
-def initialized(target: Path | str) -> Path | str:
-    """``target`` (an empty database at the latest schema) as ``clientbook init`` leaves it:
-    I am its only user, administrator."""
-    database = open_database(target)
-    try:
-        assert register_first_user(database, load_config(), ME)
-    finally:
-        database.close()
-    return target
-
-
 CRM = [["External ID", "Company", "Phone", "E-mail", "City", "Country", "Contact",
         "Contact e-mail", "Notes internes"],
        ["A-1", "Nordic Kran ApS", "+45 20 00 00 01", "info@kran.example", "Vejle", "Denmark",
@@ -172,7 +142,7 @@ def db(backend, request, home: Path) -> Path | str:
     """This test's database, as init made it: a copy of the template file, or on PostgreSQL
     the (emptied) test database with me registered."""
     if backend == "postgresql":
-        return initialized(request.getfixturevalue("db_target"))
+        return init_in_process(request.getfixturevalue("db_target"))
     path = home / "clientbook.db"
     shutil.copyfile(request.getfixturevalue("template"), path)
     return path
@@ -187,7 +157,7 @@ def fresh_database(backend: str, request, folder: Path) -> Path | str:
     """A new database as init made it, for a module's fixture: a copy of the template
     file in ``folder``, or a new PostgreSQL database."""
     if backend == "postgresql":
-        return initialized(request.getfixturevalue("postgres_tests").fresh())
+        return init_in_process(request.getfixturevalue("postgres_tests").fresh())
     path = folder / "clientbook.db"
     shutil.copyfile(request.getfixturevalue("template"), path)
     return path

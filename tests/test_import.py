@@ -102,8 +102,10 @@ def state(db) -> dict:
         "assignments": q("SELECT e.serial, a.customer_name FROM assignment a JOIN equipment e"
                          " ON e.id = a.equipment_id WHERE a.unassigned_at IS NULL"),
         # Whose entry by the customer's name, not its id: an interrupted batch may leave a
-        # gap in PostgreSQL's ids (a sequence gives no id twice, even one rolled back).
-        "search": (q("SELECT c.name, c.external_id, s.document::text FROM customer_search s"
+        # gap in PostgreSQL's ids (a sequence gives no id twice, even one rolled back). The
+        # words without their positions: string_agg gathers a customer's contacts in no set
+        # order (rows written in other batches come back in another order).
+        "search": (q("SELECT c.name, c.external_id, strip(s.document)::text FROM customer_search s"
                      " LEFT JOIN customer c ON c.id = s.customer_id")
                    if is_postgres(db) else
                    q("SELECT c.name, c.external_id, s.name, s.address, s.phone, s.email, s.web,"
