@@ -235,6 +235,14 @@ class PostgresTests:
         self.test_database = self.create(f"{self.prefix}_db", template=self.template)
         self.delete_order: list[str] | None = None
         self.sequences: list[str] = []
+        # Kept open for the resets: one round trip each, no connection to make.
+        self.test_connection = psycopg2.connect(self.url_for(self.test_database))
+        with self.test_connection.cursor() as cursor:
+            self.learn(lambda sql: (cursor.execute(sql), cursor.fetchall())[1])
+        self.test_connection.commit()
+        self.reset_sql = "".join(
+            [f'DELETE FROM "{table}";' for table in self.delete_order]
+            + [f"SELECT setval('{sequence}', 1, false);" for sequence in self.sequences])
 
     def url_for(self, name: str) -> str:
         return self.server_url.rsplit("/", 1)[0] + "/" + name
@@ -271,13 +279,15 @@ class PostgresTests:
         return self.url_for(self.create(f"{self.prefix}_f{next(self.counter)}",
                                         template=self.template))
 
-    def learn(self, database) -> None:
-        """Every table but the migration history, children before parents, and the sequences."""
-        tables = [t for t in database.get_tables() if t != "schema_migration"]
-        edges = database.execute_sql(
+    def learn(self, query) -> None:
+        """Every table but the migration history, children before parents, and the sequences
+        (``query(sql)`` -> rows, on a database at the latest schema)."""
+        tables = [t for (t,) in query("SELECT tablename FROM pg_tables WHERE schemaname = "
+                                      "'public' AND tablename <> 'schema_migration'")]
+        edges = query(
             "SELECT c.conrelid::regclass::text, c.confrelid::regclass::text FROM pg_constraint c "
             "JOIN pg_namespace n ON n.oid = c.connamespace "
-            "WHERE c.contype = 'f' AND n.nspname = 'public'").fetchall()
+            "WHERE c.contype = 'f' AND n.nspname = 'public'")
         parents = {t: set() for t in tables}
         for child, parent in edges:
             child, parent = child.strip('"'), parent.strip('"')
@@ -294,25 +304,19 @@ class PostgresTests:
                 order.append(t)
                 placed.add(t)
         self.delete_order = order
-        self.sequences = [name for (name,) in database.execute_sql(
+        self.sequences = [name for (name,) in query(
             "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences "
             "WHERE schemaname = 'public' AND sequencename <> 'schema_migration_id_seq'"
-        ).fetchall()]  # the migration history is kept, so its sequence is too
+        )]  # the migration history is kept, so its sequence is too
 
-    def reset(self, database) -> None:
-        if self.delete_order is None:
-            self.learn(database)
-        with database.atomic():
-            for table in self.delete_order:
-                database.execute_sql(f'DELETE FROM "{table}"')
-            for sequence in self.sequences:
-                database.execute_sql("SELECT setval(%s, 1, false)", (sequence,))
+    def reset(self) -> None:
+        """Empty the test database: every row gone, every sequence back to 1 (~5 ms)."""
+        with self.test_connection, self.test_connection.cursor() as cursor:
+            cursor.execute(self.reset_sql)
 
     def snapshot(self, database) -> None:
         """Keep every row and sequence of ``database`` (in its schema "snapshot") for
         ``restore``: ~20 ms a restore, against ~0.3 s for a database made from a template."""
-        if self.delete_order is None:
-            self.learn(database)
         with database.atomic():
             database.execute_sql("DROP SCHEMA IF EXISTS snapshot CASCADE")
             database.execute_sql("CREATE SCHEMA snapshot")
@@ -338,6 +342,7 @@ class PostgresTests:
     def close(self) -> None:
         """Drop this process's databases, unless the whole server goes (each DROP DATABASE
         waits for a checkpoint: seconds, at the end of a run that wrote a lot)."""
+        self.test_connection.close()
         if not self.throwaway:
             with self.maintenance.cursor() as cursor:
                 for name in reversed(self.made):
@@ -399,11 +404,7 @@ def db_target(request, backend: str, tmp_path: Path, monkeypatch) -> str | Path:
     url = tests.url_for(tests.test_database)
     # Documents of a PostgreSQL database live in a folder of their own (decision D1).
     monkeypatch.setenv("CLIENTBOOK_FILES", str(tmp_path / "clientbook.files"))
-    database = open_database(url)
-    try:
-        tests.reset(database)
-    finally:
-        database.close()
+    tests.reset()
     return url
 
 

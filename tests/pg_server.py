@@ -96,9 +96,10 @@ def start(*, max_connections: int = 200, watch_pid: int | None = None,
     binaries = bin_dir()
     root = Path(tempfile.mkdtemp(prefix="clientbook-pg."))
     password = secrets.token_hex(16)
-    port = _free_port()
     as_owner = _as_owner()
     try:
+        if watch_pid is not None:  # from here on: a kill, even during initdb, leaves nothing
+            _watch(watch_pid, root, *also_delete)
         pwfile = root / "pw"
         pwfile.write_text(password + "\n")
         if as_owner:
@@ -113,19 +114,21 @@ def start(*, max_connections: int = 200, watch_pid: int | None = None,
         pwfile.unlink()
         if done.returncode:
             raise ServerUnavailable("initdb failed: " + (root / "initdb.log").read_text()[-2000:])
-        options = (f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                   f"-c max_connections={max_connections}")
-        done = subprocess.run(
-            [*as_owner, str(binaries / "pg_ctl"), "-D", str(root / "data"), "-l",
-             str(root / "server.log"), "-w", "-t", "60", "-o", options, "start"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        log = root / "server.log"
+        for attempt in range(3):  # another program may take the free port first
+            port = _free_port()
+            options = (f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' "
+                       "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                       f"-c max_connections={max_connections}")
+            done = subprocess.run(
+                [*as_owner, str(binaries / "pg_ctl"), "-D", str(root / "data"), "-l", str(log),
+                 "-w", "-t", "60", "-o", options, "start"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            said = log.read_text(errors="replace") if log.exists() else ""
+            if done.returncode == 0 or "already in use" not in said:
+                break
         if done.returncode:
-            log = root / "server.log"
-            raise ServerUnavailable("pg_ctl start failed: " + done.stderr[-1000:]
-                                    + (log.read_text()[-2000:] if log.exists() else ""))
-        if watch_pid is not None:
-            _watch(watch_pid, root, *also_delete)
+            raise ServerUnavailable("pg_ctl start failed: " + done.stderr[-1000:] + said[-2000:])
     except BaseException:
         _stop_root(root)
         raise

@@ -2,8 +2,9 @@
 
 Every run gets its own database file under tmp_path (``--db`` or $CLIENTBOOK_DB), and
 HOME / XDG_DATA_HOME / TMPDIR point into tmp_path, so nothing touches the real user's
-data folder. The tests marked ``both_backends`` (users, the customer list and search) run
-on PostgreSQL too, with ``--db postgresql://...``; the others are about files. The acting user is the OS login of this test process: there is
+data folder. The tests marked ``both_backends`` (users, the customer list and search: the
+commands' own SQL) run on PostgreSQL too, with ``--db postgresql://...``; the others are
+about files, or refused before the database does anything. The acting user is the OS login of this test process: there is
 deliberately no way to impersonate another login, so the tests work with "me".
 
 Exit codes under test: 0 ok, 1 error with ONE line on stderr starting "clientbook: ",
@@ -414,7 +415,6 @@ def test_users_add_list_set_role_disable_enable(initialized, home):
         "login": "alice", "display_name": "Alice", "role": "limited", "active": True}
 
 
-@pytest.mark.both_backends
 def test_users_refusals_name_what_is_wrong(initialized, home):
     db = initialized
     assert_ok(clientbook("users", "add", "alice", "--role", "estimator", db=db, home=home))
@@ -439,7 +439,6 @@ def test_users_refusals_name_what_is_wrong(initialized, home):
     assert stored_users(db) == {ME: ("administrator", True), "alice": ("estimator", True)}
 
 
-@pytest.mark.both_backends
 def test_last_administrator_cannot_demote_or_disable_themselves(initialized, home):
     db = initialized
     for result in clientbook_each(("users", "set-role", ME, "limited"), ("users", "disable", ME),
@@ -448,7 +447,6 @@ def test_last_administrator_cannot_demote_or_disable_themselves(initialized, hom
     assert stored_users(db) == {ME: ("administrator", True)}
 
 
-@pytest.mark.both_backends
 def test_permissions_are_enforced_for_the_real_login(initialized, home):
     db = initialized
     assert_ok(clientbook("users", "add", "bob", "--role", "administrator", db=db, home=home))
@@ -467,7 +465,6 @@ def test_permissions_are_enforced_for_the_real_login(initialized, home):
     assert stored_users(db) == {ME: ("limited", True), "bob": ("administrator", True)}
 
 
-@pytest.mark.both_backends
 def test_a_disabled_login_is_refused(initialized, home):
     db = initialized
     assert_ok(clientbook("users", "add", "bob", "--role", "administrator", db=db, home=home))
@@ -477,7 +474,6 @@ def test_a_disabled_login_is_refused(initialized, home):
         assert_error(result, ME, "disabled")
 
 
-@pytest.mark.both_backends
 def test_unknown_login_acts_with_the_default_role_or_is_refused(initialized, home):
     """Rename my user in the file: I become a login the database does not know."""
     db = initialized
@@ -499,7 +495,6 @@ def test_unknown_login_acts_with_the_default_role_or_is_refused(initialized, hom
 # -- customers and the demo -----------------------------------------------------------------
 
 
-@pytest.mark.both_backends
 def test_customers_list_on_an_empty_database(initialized, home):
     result = assert_ok(clientbook("customers", "list", db=initialized, home=home))
     assert result.stdout.splitlines()[-1] == "0 of 0 customers"
@@ -591,7 +586,6 @@ def test_hostile_search_text_is_plain_text(demo):
     assert _search(demo, "")[0]["total"] == DEMO_CUSTOMERS  # nothing was dropped
 
 
-@pytest.mark.both_backends
 def test_bare_command_without_a_terminal_is_a_clear_error(initialized, home):
     """No command opens the app; with no terminal (stdin is /dev/null) it must not hang."""
     result = clientbook(db=initialized, home=home)
@@ -673,7 +667,6 @@ def test_an_empty_db_option_is_refused_not_taken_as_the_default(initialized, hom
     assert not (home / "data" / "clientbook").exists()
 
 
-@pytest.mark.both_backends
 def test_piped_tables_never_wrap_names(demo):
     db, home = demo
     result = assert_ok(clientbook("customers", "list", "--limit", "30", db=db, home=home,

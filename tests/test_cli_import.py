@@ -1,9 +1,9 @@
 """``clientbook import`` and ``clientbook export``: the installed command, as a subprocess.
 
 Every test works on a database ``clientbook init`` made (a copy of one), so the
-command acts as the OS login of this test, its administrator: an SQLite file, or on
-PostgreSQL (``[postgresql]``, ``--db postgresql://...``) the test database with that
-login registered as ``init`` does. Data a test needs before the command runs, and the
+command acts as the OS login of this test, its administrator: an SQLite file, or for
+the ``both_backends`` tests' ``[postgresql]`` variants (``--db postgresql://...``) the
+test database with that login registered as ``init`` does. Data a test needs before the command runs, and the
 "someone else edited it" of the undo test, go through the domain services in-process;
 everything under test goes through the command. Interrupting (SIGINT, SIGKILL) uses a
 real import of a file big enough to take many batches, with the database polled from
@@ -45,9 +45,12 @@ from tui.domain.config import load_config
 from tui.domain.context import Context
 from tui.domain.database import is_database_url, open_database
 
-pytestmark = [pytest.mark.skipif(not CLIENTBOOK.is_file(),
-                                 reason="the clientbook console script is not installed"),
-              pytest.mark.both_backends]
+pytestmark = pytest.mark.skipif(not CLIENTBOOK.is_file(),
+                                reason="the clientbook console script is not installed")
+# The tests where the database does the work (rows written, matched, undone, exported, batches
+# committed or rolled back) are both_backends; those refused before the database is touched
+# (usage, mapping, files, permissions, the terminal) run once.
+both_backends = pytest.mark.both_backends
 
 BIG_ROWS = 5000  # one customer per row: the interrupted imports
 
@@ -165,11 +168,22 @@ def fresh_database(backend: str, request, folder: Path) -> Path | str:
 
 @pytest.fixture(scope="module")
 def filled(backend, request, tmp_path_factory) -> Path | str:
-    """Two customers with contacts, machines held by them and one free: what exports read."""
+    """Two customers with contacts, machines held by them and one free: what exports read
+    (one SQLite file for the module, whichever tests ask)."""
+    if backend == "sqlite":
+        return request.getfixturevalue("filled_file")
+    return fill(fresh_database(backend, request, tmp_path_factory.mktemp("filled")))
+
+
+@pytest.fixture(scope="module")
+def filled_file(request, tmp_path_factory) -> Path:
+    return fill(fresh_database("sqlite", request, tmp_path_factory.mktemp("filled")))
+
+
+def fill(path: Path | str) -> Path | str:
     from tui.domain.services.customers import create_customer
     from tui.domain.services.equipment import EquipmentDraft, add_equipment, assign_equipment
 
-    path = fresh_database(backend, request, tmp_path_factory.mktemp("filled"))
     ctx = in_process(path)
     try:
         kran = create_customer(ctx, CustomerDraft(
@@ -202,6 +216,7 @@ def filled_db(filled: Path | str, home: Path) -> Path | str:
 # ---------------------------------------------------------------- the plan, the mapping
 
 
+@both_backends
 def test_the_file_and_the_mapping_are_shown_before_importing(db, home, crm):
     result = importing("customers", crm, db=db, home=home)
     assert (result.returncode, result.stderr) == (0, "")
@@ -244,6 +259,7 @@ def test_a_mapping_that_cannot_work_is_shown_then_stops_in_one_line(db, home):
     assert counts(db) == before
 
 
+@both_backends
 def test_map_names_a_french_header_in_a_windows_file(db, home):
     path = write_csv(home / "clients.csv", [
         ["Société", "Tél", "Ville", "Pays", "Code interne", "Commentaire"],
@@ -299,6 +315,7 @@ def test_a_file_that_cannot_be_read_is_one_line(db, home):
 # ---------------------------------------------------------------- dry run, errors, matching
 
 
+@both_backends
 def test_dry_run_reports_and_changes_nothing(db, home, crm):
     before = counts(db)
     result = assert_ok(importing("customers", crm, "--dry-run", db=db, home=home))
@@ -310,6 +327,7 @@ def test_dry_run_reports_and_changes_nothing(db, home, crm):
     assert counts(db) == before and before["customer"] == 0
 
 
+@both_backends
 def test_bad_rows_go_to_an_error_csv_beside_the_input_and_exit_1(db, home):
     path = write_csv(home / "crm.csv", CRM + [
         ["A-3", "", "+45 20 00 00 03", "", "", "", "", "", ""],  # line 5: no name
@@ -347,20 +365,18 @@ def test_errors_never_overwrites_the_input_the_database_or_another_file(db, home
     keep.write_text("my,own\n", encoding="utf-8")
     original = crm.read_bytes()
     before = counts(db)
-    database_file = not is_database_url(str(db))  # a PostgreSQL database is no file to guard
-    same, other, *database = clientbook_each(
+    same, database, other = clientbook_each(
         *(("import", "customers", str(crm), "--errors", path)
-          for path in (f"{home}/./crm.csv", str(keep), *([str(db)] if database_file else []))),
-        db=db, home=home)
+          for path in (f"{home}/./crm.csv", str(db), str(keep))), db=db, home=home)
     assert_error(same, "is the file being imported")
-    if database_file:
-        assert_error(database[0], "is the database")
+    assert_error(database, "is the database")
     assert_error(other, "exists and is not an error file of an import")
     assert other.stdout == ""  # refused before the plan is printed
     assert crm.read_bytes() == original and keep.read_text(encoding="utf-8") == "my,own\n"
     assert counts(db) == before
 
 
+@both_backends
 def test_running_the_same_file_again_creates_no_duplicate(db, home, crm):
     assert_ok(importing("customers", crm, db=db, home=home))
     before = counts(db)
@@ -373,6 +389,7 @@ def test_running_the_same_file_again_creates_no_duplicate(db, home, crm):
                                                  "equipment": 0}[table]
 
 
+@both_backends
 def test_on_match_update_changes_what_the_file_gives(db, home, crm):
     assert_ok(importing("customers", crm, db=db, home=home))
     changed = [row[:] for row in CRM]
@@ -389,6 +406,7 @@ def test_on_match_update_changes_what_the_file_gives(db, home, crm):
     assert count(db, "customer") == 2
 
 
+@both_backends
 def test_contacts_and_equipment_files_after_their_customers(db, home, crm):
     assert_ok(importing("customers", crm, db=db, home=home))
     contacts = write_csv(home / "contacts.csv", [
@@ -411,6 +429,7 @@ def test_contacts_and_equipment_files_after_their_customers(db, home, crm):
 # ---------------------------------------------------------------- jobs and undo
 
 
+@both_backends
 def test_undo_removes_what_the_job_created_and_puts_back_what_it_updated(db, home, crm):
     assert_ok(importing("customers", crm, db=db, home=home))
     before = counts(db)
@@ -434,6 +453,7 @@ def test_undo_removes_what_the_job_created_and_puts_back_what_it_updated(db, hom
     assert_error(clientbook("import", "undo", "99", db=db, home=home), "No import job 99")
 
 
+@both_backends
 def test_undo_is_refused_naming_a_record_edited_since(db, home, crm):
     from tui.domain.services.customers import update_customer
 
@@ -457,6 +477,7 @@ def test_undo_is_refused_naming_a_record_edited_since(db, home, crm):
     assert counts(db) == before and jobs(db)[0][1] == "done"
 
 
+@both_backends
 def test_jobs_lists_newest_first(db, home, crm):
     assert_ok(importing("customers", crm, db=db, home=home))
     bad = write_csv(home / "bad.csv", [["Company", "Phone"], ["X", "nope"], ["Y", ""]])
@@ -556,6 +577,7 @@ def test_progress_is_shown_only_on_a_terminal(db, home):
 # ---------------------------------------------------------------- export
 
 
+@both_backends
 def test_export_to_stdout_as_csv_json_and_vcard(filled_db, home):
     customers, machines, found = (assert_ok(result).stdout for result in clientbook_each(
         ("export", "customers", "--format", "csv"), ("export", "equipment", "--format", "json"),
@@ -665,6 +687,7 @@ def plain(state: dict) -> dict:
             for key, table in state.items()}
 
 
+@both_backends
 def test_demo_exported_then_imported_into_an_empty_database_comes_back(db, home):
     """The demo (an SQLite file) exported, then imported into an empty database of the
     backend under test."""
@@ -749,6 +772,7 @@ def finish_and_compare(db: Path, home: Path, path: Path, job_id: int, last_line:
         assert state(opened) == one_shot
 
 
+@both_backends
 def test_ctrl_c_stops_after_the_batch_and_the_same_command_finishes(db, home, big_file,
                                                                     one_shot):
     path = shutil.copyfile(big_file, home / "big.csv")
@@ -766,6 +790,7 @@ def test_ctrl_c_stops_after_the_batch_and_the_same_command_finishes(db, home, bi
     finish_and_compare(db, home, path, job_id, last_line, one_shot)
 
 
+@both_backends
 def test_a_second_ctrl_c_stops_at_once_and_rolls_the_batch_back(db, home, big_file,
                                                                 one_shot):
     path = shutil.copyfile(big_file, home / "big.csv")
@@ -786,6 +811,7 @@ def test_a_second_ctrl_c_stops_at_once_and_rolls_the_batch_back(db, home, big_fi
     finish_and_compare(db, home, path, job_id, last_line, one_shot)
 
 
+@both_backends
 def test_killed_mid_run_the_same_command_finishes_without_duplicates(db, home, big_file,
                                                                      one_shot):
     path = shutil.copyfile(big_file, home / "big.csv")
