@@ -1,5 +1,5 @@
 """Several operators on one database, each a real process (tests/stress/worker.py). The race
-and the stress run on both backends (--backend postgresql); the lock tests that hold
+and the stress run on both backends ([sqlite], [postgresql]); the lock tests that hold
 SQLite's own locks are sqlite_only (PostgreSQL's writer lock: tests/test_postgres_backend.py).
 
 * No lost update: two processes read the same version of a record and both save; one

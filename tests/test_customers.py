@@ -1,5 +1,5 @@
 """Customers, contacts, equipment and documents through the services, on a real database
-(SQLite, and PostgreSQL with --backend postgresql)."""
+(SQLite and PostgreSQL: each test runs as [sqlite] and [postgresql])."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """The schema and the hand-written SQL on both backends (SQLite and PostgreSQL): migrations,
 column types, the currency lock, ids an import takes, the fleet's sorts, the reports.
 
-On PostgreSQL: ``pytest --backend postgresql tests/test_ids_backends.py`` (a server from
-$CLIENTBOOK_TEST_PG_URL, else a throwaway one; see tests/conftest.py). The
-``postgresql_only`` tests look at PostgreSQL's catalogue.
+Each test runs as [sqlite] and [postgresql] (the server: $CLIENTBOOK_TEST_PG_URL, else the
+run's throwaway one; see tests/conftest.py). The ``postgresql_only`` tests look at
+PostgreSQL's catalogue.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Bulk import against a real database file: batches, matching, errors, jobs, undo, permissions.
 
-The tests marked ``both_backends`` (the search index's part of the import) run on PostgreSQL
-too with ``--backend postgresql``.
+Every test runs on SQLite and on PostgreSQL ([sqlite], [postgresql]) but the sqlite_only
+ones.
 """
 
 from __future__ import annotations

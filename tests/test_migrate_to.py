@@ -1,5 +1,5 @@
 """clientbook migrate-to: an SQLite database copied into an empty PostgreSQL database
-(tui/domain/migrate_to.py, tui/cli/migrate.py). PostgreSQL only (``--backend postgresql``)."""
+(tui/domain/migrate_to.py, tui/cli/migrate.py). PostgreSQL only (``[postgresql]``)."""
 
 from __future__ import annotations
 

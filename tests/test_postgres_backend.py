@@ -3,7 +3,7 @@ the writer lock (advisory, polled like SQLite's BEGIN IMMEDIATE), foreign row lo
 migrating a new database exactly once when two programs open it at the same moment.
 
 The label tests need no server and run on SQLite's pass too; the others are
-``postgresql_only`` (``--backend postgresql``)."""
+``postgresql_only``."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The customer search: every field, accents folded, any run of phone digits, hostile text.
 
-Every test runs on SQLite (FTS5) and with ``--backend postgresql`` on PostgreSQL (tsvector).
+Every test runs on SQLite (FTS5) and on PostgreSQL (tsvector): [sqlite], [postgresql].
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.conftest import raw_connection
 from tui.domain.database import open_database
 from tui.domain.services.search import match_expression, search_customers, tsquery_expression
 
-pytestmark = pytest.mark.both_backends  # pytest --backend postgresql runs them there too
+pytestmark = pytest.mark.both_backends
 
 
 def is_postgres(db) -> bool:
