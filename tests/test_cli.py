@@ -2,9 +2,7 @@
 
 Every run gets its own database file under tmp_path (``--db`` or $CLIENTBOOK_DB), and
 HOME / XDG_DATA_HOME / TMPDIR point into tmp_path, so nothing touches the real user's
-data folder. The tests marked ``both_backends`` (users, the customer list and search: the
-commands' own SQL) run on PostgreSQL too, with ``--db postgresql://...``; the others are
-about files, or refused before the database does anything. The acting user is the OS login of this test process: there is
+data folder. The acting user is the OS login of this test process: there is
 deliberately no way to impersonate another login, so the tests work with "me".
 
 Exit codes under test: 0 ok, 1 error with ONE line on stderr starting "clientbook: ",
@@ -137,44 +135,15 @@ def template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def initialized(backend, request, db: Path) -> Path | str:
-    """A fresh database as ``init`` made it: I am its only user, administrator (on
-    PostgreSQL: the test database, emptied, with me registered in-process)."""
-    if backend == "postgresql":
-        return init_in_process(request.getfixturevalue("db_target"))
-    shutil.copyfile(request.getfixturevalue("template"), db)
+def initialized(template: Path, db: Path) -> Path:
+    """A fresh database as ``init`` made it: I am its only user, administrator."""
+    shutil.copyfile(template, db)
     return db
 
 
 @pytest.fixture(scope="module")
-def demo(backend, request, tmp_path_factory) -> tuple[Path | str, Path]:
-    """(database, home) of one demo database shared by the read-only tests: the one the
-    demo command made, or on PostgreSQL one filled in-process the way the command does."""
-    if backend == "sqlite":
-        return request.getfixturevalue("demo_file")
-    from tui.domain.config import load_config
-    from tui.domain.context import Context
-    from tui.domain.database import open_database
-    from tui.domain.demo import populate
-    from tui.domain.services.users import resolve_actor
-
-    home = tmp_path_factory.mktemp("demo-home-pg")
-    url = init_in_process(request.getfixturevalue("postgres_tests").fresh())
-    config = load_config()
-    database = open_database(url)
-    try:
-        with pytest.MonkeyPatch.context() as patch:  # the demo's documents: a folder of their own
-            patch.setenv("CLIENTBOOK_FILES", str(home / "files"))
-            populate(Context(database, config, resolve_actor(config, ME)),
-                     customers=DEMO_CUSTOMERS)
-    finally:
-        database.close()
-    return url, home
-
-
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory) -> tuple[Path, Path]:
-    """(database, home) of the demo database the demo command made."""
+def demo(tmp_path_factory) -> tuple[Path, Path]:
+    """(database, home) of one demo database shared by the read-only tests."""
     home = tmp_path_factory.mktemp("demo-home")
     db = home / "demo.db"
     result = clientbook("demo", "--customers", str(DEMO_CUSTOMERS), db=db, home=home)
@@ -196,7 +165,7 @@ def demo_listing(demo) -> list[dict]:
 
 def execute(db: Path | str, sql: str, *params) -> list[tuple]:
     """``sql`` (``?`` placeholders) on a connection of its own to the database (a file or a
-    PostgreSQL URL), committed; its rows."""
+    PostgreSQL URL: tests/test_cli_import.py runs on both), committed; its rows."""
     if str(db).startswith(("postgresql:", "postgres:")):
         import psycopg2
 
@@ -234,9 +203,11 @@ def users_by_login(db: Path, home: Path) -> dict[str, dict]:
     return {u["login"]: u for u in as_json(clientbook("users", "list", "--json", db=db, home=home))}
 
 
-def stored_users(db: Path | str) -> dict[str, tuple[str, bool]]:
-    """login -> (role, active), read straight from the database (cheaper than a CLI run)."""
-    rows = execute(db, "SELECT login, role, active FROM app_user")
+def stored_users(db: Path) -> dict[str, tuple[str, bool]]:
+    """login -> (role, active), read straight from the file (cheaper than a CLI run)."""
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("SELECT login, role, active FROM app_user").fetchall()
+    connection.close()
     return {login: (role, bool(active)) for login, role, active in rows}
 
 
@@ -380,7 +351,6 @@ def test_empty_file_is_not_silently_turned_into_an_ownerless_database(home):
 # -- users ----------------------------------------------------------------------------------
 
 
-@pytest.mark.both_backends
 def test_users_add_list_set_role_disable_enable(initialized, home):
     db = initialized
     added, added_dave = clientbook_each(
@@ -477,7 +447,9 @@ def test_a_disabled_login_is_refused(initialized, home):
 def test_unknown_login_acts_with_the_default_role_or_is_refused(initialized, home):
     """Rename my user in the file: I become a login the database does not know."""
     db = initialized
-    execute(db, "UPDATE app_user SET login = 'someone_else'")
+    with sqlite3.connect(db) as connection:
+        connection.execute("UPDATE app_user SET login = 'someone_else'")
+    connection.close()
     strict = home / "strict.yaml"  # a site that refuses unknown logins
     text = SHIPPED_CONFIG.read_text(encoding="utf-8")
     assert "unknown_logins: default" in text
@@ -502,19 +474,16 @@ def test_customers_list_on_an_empty_database(initialized, home):
     assert page == {"total": 0, "offset": 0, "customers": []}
 
 
-def test_demo_created_the_data(demo_file):
-    db, home = demo_file
-    page = as_json(clientbook("customers", "list", "--json", "--limit", "1000", db=db, home=home))
-    demo_listing = page["customers"]
-    assert page["total"] == DEMO_CUSTOMERS
+def test_demo_created_the_data(demo, demo_listing):
+    db, home = demo
     assert len({c["id"] for c in demo_listing}) == DEMO_CUSTOMERS
     assert all(c["name"] and c["phone"] for c in demo_listing)
     assert sum(c["contacts"] for c in demo_listing) > 0
     assert users_by_login(db, home)[ME]["role"] == "administrator"
 
 
-def test_demo_again_reuses_the_database(demo_file):
-    db, home = demo_file
+def test_demo_again_reuses_the_database(demo):
+    db, home = demo
     before = as_json(clientbook("customers", "list", "--json", db=db, home=home))
     result = clientbook("demo", "--customers", "5", db=db, home=home)
     assert result.returncode == 1  # the app needs a terminal; stdin/stdout are not one here
@@ -523,7 +492,6 @@ def test_demo_again_reuses_the_database(demo_file):
     assert as_json(clientbook("customers", "list", "--json", db=db, home=home)) == before
 
 
-@pytest.mark.both_backends
 def test_customers_list_table_and_paging(demo, demo_listing):
     db, home = demo
     result = assert_ok(clientbook("customers", "list", db=db, home=home))
@@ -556,14 +524,16 @@ def _ids(page: dict) -> set[int]:
     return {c["id"] for c in page["customers"]}
 
 
-@pytest.mark.both_backends
 def test_search_finds_a_customer_by_name_email_and_phone(demo, demo_listing):
     db, _home = demo
     customer = demo_listing[0]
     word = max((w for w in customer["name"].split() if w.isalpha()), key=len)
     digits = "".join(ch for ch in customer["phone"] if ch.isdigit())
-    [(contact_customer, email)] = execute(
-        db, "SELECT customer_id, email FROM contact WHERE email != '' ORDER BY id LIMIT 1")
+    with sqlite3.connect(db) as connection:
+        contact_customer, email = connection.execute(
+            "SELECT customer_id, email FROM contact WHERE email != '' ORDER BY id LIMIT 1"
+        ).fetchone()
+    connection.close()
 
     by_word, by_lower_word, by_name, by_email, by_phone, nothing = _search(
         demo, word, word.lower(), customer["name"], email, digits[-4:], "zzqxnothingmatches")
@@ -579,7 +549,6 @@ HOSTILE = ['"', "AND", "@", "*", "(", "NEAR(", 'a"b', "a OR b", "^x", "name:x",
            "'; DROP TABLE customer; --", "\\ \u00a0 \U0001f642"]
 
 
-@pytest.mark.both_backends
 def test_hostile_search_text_is_plain_text(demo):
     for text, page in zip(HOSTILE, _search(demo, *HOSTILE), strict=True):
         assert 0 <= page["total"] <= DEMO_CUSTOMERS, text
